@@ -1,0 +1,1 @@
+"""dyadwatch: settings, record types, the watch definition and the command line."""

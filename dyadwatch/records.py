@@ -1,0 +1,186 @@
+"""Record types that cross a boundary (feed -> page -> article -> signal -> alert).
+
+Defined once here, so feedparser's loose dicts, trafilatura's documents and DuckDB rows
+never leak from one part of the pipeline into another.  Every record is a frozen-ish
+dataclass that converts to a plain ``dict`` (``asdict``) for staging as Parquet and for
+Airflow XCom (which only ever carries small summaries and file paths).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def stable_id(text: str) -> str:
+    """A short, stable id of a string (a canonical URL, a source URL, a rule)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Source:
+    """A feed or seed that monitoring starts from (a row of ``sources``)."""
+
+    source_id: str
+    kind: str  # 'seed' | 'feed' | 'search'
+    url: str
+    outlet: str
+    country: str | None = None  # ISO-like code of the outlet's country: 'PK', 'IR', 'INT', ...
+    language: str | None = None
+    enabled: bool = True
+    title: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FetchAttempt:
+    """One HTTP attempt or parse (a row of ``fetch_log``). Bad input lands here."""
+
+    url: str
+    kind: str  # 'feed' | 'page' | 'seed'
+    ok: bool
+    source_id: str | None = None
+    status: int | None = None
+    bytes: int = 0
+    ms: int = 0
+    error_class: str | None = None  # e.g. 'http_status', 'timeout', 'too_large', 'not_html', ...
+    error_message: str | None = None
+    attempted_at: datetime | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FeedState:
+    """What we remember about a feed between runs (a row of ``feed_state``)."""
+
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_status: int | None = None
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+    next_due_at: datetime | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ParsedEntry:
+    """A feed entry, reduced to what we use."""
+
+    source_id: str
+    url: str  # canonical URL of the linked article
+    title: str | None = None
+    guid: str | None = None
+    published_at: datetime | None = None
+    summary: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Article:
+    """An extracted article (a row of ``articles``); tagging fills the last fields."""
+
+    article_id: str  # stable_id(canonical url)
+    url: str  # canonical URL
+    source_id: str | None
+    outlet: str | None
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    fetched_at: datetime
+    language: str | None
+    text: str
+    text_hash: str
+    word_count: int
+    extractor_version: str
+    site_name: str | None = None
+    outlet_country: str | None = None
+    # filled by the tagger
+    relevant: bool | None = None
+    relevance: float | None = None
+    tone_score: float | None = None
+    tone: str | None = None  # 'cooperation' | 'conflict' | 'mixed' | 'neutral'
+    tagger_version: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Signal:
+    """One tagged signal with the evidence behind it (a row of ``signals``)."""
+
+    article_id: str
+    category: str
+    score: float
+    tone_score: float  # -10 (conflict) .. +10 (cooperation)
+    evidence: str  # the sentence
+    start: int  # char offsets of the evidence sentence in the article text
+    end: int
+    cue: str  # the cue text that matched, as it stands in the sentence
+    tagger_version: str
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Mention:
+    """An actor or place found in an article (a row of ``mentions``)."""
+
+    article_id: str
+    entity_id: str
+    kind: str  # 'actor' | 'place'
+    name: str  # canonical name from the gazetteer
+    country: str | None
+    surface: str  # the text as it stands in the article
+    start: int
+    end: int
+    tagger_version: str
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TagResult:
+    """Everything the tagger says about one article."""
+
+    relevant: bool
+    relevance: float
+    tone_score: float
+    tone: str
+    tagger_version: str
+    signals: list[Signal] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({s.category for s in self.signals})
+
+
+@dataclass
+class Alert:
+    """One alert: a rule matched an article (a row of ``alerts``)."""
+
+    rule_id: str
+    article_id: str
+    channel: str
+    fired_at: datetime
+    status: str = "pending"  # 'pending' | 'delivered' | 'failed'
+    attempts: int = 0
+    last_error: str | None = None
+    message: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,152 @@
+"""All of dyadwatch's settings, read from ``DYADWATCH_*`` environment variables.
+
+This is the only module that reads the environment.  The defaults run the embedded
+offline demo: the seed article plus the feed snapshot in ``seeds/snapshot``, served
+over loopback, into ``./data/warehouse.duckdb``.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| DYADWATCH_HOME | ./data | data directory (warehouse, staged batches, alert sink) |
+| DYADWATCH_MODE | offline | ``offline``: the bundled snapshot; ``live``: the feeds file |
+| DYADWATCH_SEEDS | <repo>/seeds | where the seed articles, feed lists and watch file live |
+| DYADWATCH_FEEDS | seeds/feeds.toml | feed list used in live mode (enabled entries only) |
+| DYADWATCH_WATCH | seeds/watch.toml | the watch definition: dyad, taxonomy, gazetteer, rules |
+| DYADWATCH_HTTP_TIMEOUT | 15 | seconds for one HTTP request, connect to last byte |
+| DYADWATCH_HTTP_MAX_BYTES | 5000000 | bytes read from one response before it is cut |
+| DYADWATCH_HTTP_MAX_REDIRECTS | 5 | redirects followed |
+| DYADWATCH_HTTP_CONCURRENCY | 8 | pages fetched at once |
+| DYADWATCH_USER_AGENT | dyadwatch/<version> (+contact) | identifying User-Agent |
+| DYADWATCH_CONTACT | (empty) | contact URL or e-mail put in the User-Agent |
+| DYADWATCH_ALLOW_PRIVATE_ADDRESSES | 0 | allow URLs on loopback/private hosts (tests) |
+| DYADWATCH_ALERT_URLS | (empty) | Apprise URLs, whitespace separated; empty: JSON lines sink |
+| DYADWATCH_LOCK_TIMEOUT | 120 | seconds a load waits for the warehouse write lock |
+| AIRFLOW_HOME | <repo>/.airflow | Airflow's own home (SQLite metadata DB) for ``dyadwatch run`` |
+
+Airflow reads its own ``AIRFLOW__*`` variables; :meth:`Settings.airflow_environment`
+gives the defaults ``dyadwatch run`` sets when they are absent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+VERSION = "0.1.0"
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# Names the DAG files share: the Asset the load publishes and the one-slot writer pool.
+WAREHOUSE_ASSET_URI = "dyadwatch://warehouse/articles"
+WRITER_POOL = "dyadwatch_warehouse"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    mode: str
+    seeds_dir: Path
+    feeds_file: Path
+    watch_file: Path
+    http_timeout: float = 15.0
+    http_max_bytes: int = 5_000_000
+    http_max_redirects: int = 5
+    http_concurrency: int = 8
+    user_agent: str = f"dyadwatch/{VERSION}"
+    contact: str = ""
+    allow_private_addresses: bool = False
+    alert_urls: tuple[str, ...] = ()
+    lock_timeout: float = 120.0
+    airflow_home: Path = PACKAGE_ROOT / ".airflow"
+
+    # -- derived paths -------------------------------------------------------------
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.home / "staging"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def alerts_file(self) -> Path:
+        return self.home / "alerts.jsonl"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.seeds_dir / "snapshot"
+
+    @property
+    def seed_articles_dir(self) -> Path:
+        return self.seeds_dir / "seed"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def dags_dir(self) -> Path:
+        return PACKAGE_ROOT / "dags"
+
+    def airflow_environment(self) -> dict[str, str]:
+        """Airflow settings for a project-local run: SQLite DB, our DAGs, no examples."""
+        return {
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_dir),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+
+    @property
+    def offline(self) -> bool:
+        return self.mode == "offline"
+
+    @property
+    def sources_file(self) -> Path:
+        """The feed list this run reads: the snapshot's offline, the user's live."""
+        return self.snapshot_dir / "feeds.toml" if self.offline else self.feeds_file
+
+    @property
+    def full_user_agent(self) -> str:
+        return f"{self.user_agent} (+{self.contact})" if self.contact else self.user_agent
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        seeds = Path(env.get("DYADWATCH_SEEDS") or PACKAGE_ROOT / "seeds").resolve()
+        mode = (env.get("DYADWATCH_MODE") or "offline").strip().lower()
+        if mode not in {"offline", "live"}:
+            raise ValueError(f"DYADWATCH_MODE must be 'offline' or 'live', not {mode!r}")
+        return cls(
+            home=Path(env.get("DYADWATCH_HOME") or Path.cwd() / "data").resolve(),
+            mode=mode,
+            seeds_dir=seeds,
+            feeds_file=Path(env.get("DYADWATCH_FEEDS") or seeds / "feeds.toml").resolve(),
+            watch_file=Path(env.get("DYADWATCH_WATCH") or seeds / "watch.toml").resolve(),
+            http_timeout=float(env.get("DYADWATCH_HTTP_TIMEOUT") or 15.0),
+            http_max_bytes=int(env.get("DYADWATCH_HTTP_MAX_BYTES") or 5_000_000),
+            http_max_redirects=int(env.get("DYADWATCH_HTTP_MAX_REDIRECTS") or 5),
+            http_concurrency=int(env.get("DYADWATCH_HTTP_CONCURRENCY") or 8),
+            user_agent=env.get("DYADWATCH_USER_AGENT") or f"dyadwatch/{VERSION}",
+            contact=env.get("DYADWATCH_CONTACT") or "",
+            allow_private_addresses=_bool(env.get("DYADWATCH_ALLOW_PRIVATE_ADDRESSES")),
+            alert_urls=tuple((env.get("DYADWATCH_ALERT_URLS") or "").split()),
+            lock_timeout=float(env.get("DYADWATCH_LOCK_TIMEOUT") or 120.0),
+            airflow_home=Path(env.get("AIRFLOW_HOME") or PACKAGE_ROOT / ".airflow").resolve(),
+        )
+
+
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment now."""
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""Raw input -> records: feeds, HTTP fetching, text extraction, signal tagging."""

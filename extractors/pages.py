@@ -1,0 +1,89 @@
+"""Article pages: fetch the new entries' pages with bounded concurrency and limits."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+from dyadwatch.records import ParsedEntry
+from dyadwatch.settings import Settings
+from extractors.http import fetch_url, run_client
+from extractors.runfiles import RunFiles
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FetchedPage:
+    """A fetched page on disk, waiting for extraction (a row of ``pages``)."""
+
+    url: str  # the entry's canonical URL
+    final_url: str
+    source_id: str
+    body_file: str  # path relative to the run folder
+    content_type: str | None
+    charset: str | None
+    entry_title: str | None
+    entry_published_at: str | None  # ISO time from the feed entry
+
+
+def entries_to_fetch(files: RunFiles) -> list[ParsedEntry]:
+    """The entries this run still has to fetch: ``new_entries`` if the warehouse step
+    wrote it, else every entry (the load deduplicates either way)."""
+    name = "new_entries" if files.path("new_entries").exists() else "entries"
+    return list(files.records(name, ParsedEntry))
+
+
+def fetch_pages(settings: Settings, run_key: str) -> dict[str, int]:
+    """Fetch the page of every new entry; write ``pages`` and ``fetch_log_pages``."""
+    files = RunFiles(settings.work_dir, run_key)
+    entries = entries_to_fetch(files)
+    body_dir = files.dir / "pages"
+    body_dir.mkdir(parents=True, exist_ok=True)
+    pages: list[FetchedPage] = []
+    attempts = []
+    with run_client(settings) as client:
+
+        def one(entry: ParsedEntry):
+            return entry, fetch_url(
+                client,
+                entry.url,
+                kind="page",
+                source_id=entry.source_id,
+                max_bytes=settings.http_max_bytes,
+                deadline_s=settings.http_timeout,
+                require_html=True,
+            )
+
+        with ThreadPoolExecutor(max_workers=max(1, settings.http_concurrency)) as pool:
+            for entry, fetched in pool.map(one, entries):
+                attempts.append(fetched.attempt)
+                if not fetched.ok or fetched.body is None:
+                    continue
+                name = hashlib.sha256(entry.url.encode()).hexdigest()[:24] + ".html"
+                (body_dir / name).write_bytes(fetched.body)
+                pages.append(
+                    FetchedPage(
+                        url=entry.url,
+                        final_url=fetched.final_url or entry.url,
+                        source_id=entry.source_id,
+                        body_file=f"pages/{name}",
+                        content_type=fetched.content_type,
+                        charset=fetched.charset,
+                        entry_title=entry.title,
+                        entry_published_at=(
+                            entry.published_at.isoformat() if entry.published_at else None
+                        ),
+                    )
+                )
+    files.write("pages", (asdict(p) for p in pages))
+    files.write("fetch_log_pages", attempts)
+    summary = {"pages_wanted": len(entries), "pages_fetched": len(pages)}
+    summary["pages_failed"] = summary["pages_wanted"] - summary["pages_fetched"]
+    log.info(
+        "Fetched %(pages_fetched)d of %(pages_wanted)d article pages (%(pages_failed)d failed)",
+        summary,
+    )
+    return summary

@@ -1,0 +1,100 @@
+"""The files one run's tasks hand to each other (``DATA/work/RUN_KEY/*.jsonl``).
+
+Airflow tasks pass only small summaries through XCom; the records themselves go through
+these JSON-lines files, written whole to a temporary name and renamed, so a retried task
+rewrites them instead of appending twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar, get_type_hints
+
+T = TypeVar("T")
+
+
+def run_key_for(run_id: str) -> str:
+    """A file-system-safe key for an Airflow run id (``manual__2026-...`` etc.)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")[:120] or "run"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | tuple):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+class RunFiles:
+    """The work folder of one run."""
+
+    def __init__(self, work_dir: Path, run_key: str) -> None:
+        self.run_key = run_key
+        self.dir = work_dir / run_key
+
+    def path(self, name: str) -> Path:
+        return self.dir / f"{name}.jsonl"
+
+    def write(self, name: str, rows: Iterable[Any]) -> int:
+        """Write records (dataclasses or dicts) as JSON lines; returns the count."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        target = self.path(name)
+        tmp = target.with_suffix(".jsonl.tmp")
+        n = 0
+        with tmp.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                if dataclasses.is_dataclass(row):
+                    row = dataclasses.asdict(row)
+                fh.write(json.dumps(row, default=_default, ensure_ascii=False))
+                fh.write("\n")
+                n += 1
+        os.replace(tmp, target)
+        return n
+
+    def rows(self, name: str) -> Iterator[dict[str, Any]]:
+        """The rows of one file as dicts; nothing if the file is absent."""
+        path = self.path(name)
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+    def records(self, name: str, cls: type[T]) -> Iterator[T]:
+        """The rows of one file rebuilt as ``cls`` (ISO datetimes parsed back)."""
+        hints = get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        stamp_fields = {n for n, t in hints.items() if "datetime" in str(t)}
+        for row in self.rows(name):
+            kwargs = {k: v for k, v in row.items() if k in names}
+            for key in stamp_fields:
+                if isinstance(kwargs.get(key), str):
+                    kwargs[key] = datetime.fromisoformat(kwargs[key])
+            yield cls(**kwargs)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @staticmethod
+    def prune(work_dir: Path, *, keep: str, older_than_s: float = 2 * 86400) -> int:
+        """Remove other runs' work folders older than ``older_than_s`` (their batches are
+        staged or loaded by then; a folder is never needed after its stage step)."""
+        if not work_dir.is_dir():
+            return 0
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for child in work_dir.iterdir():
+            if child.is_dir() and child.name != keep and child.stat().st_mtime < cutoff:
+                shutil.rmtree(child, ignore_errors=True)
+                removed += 1
+        return removed

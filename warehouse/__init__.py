@@ -1,0 +1,1 @@
+"""DuckDB: schema and migrations, staging and loading, views, alerts, analyst CLI."""

@@ -1,0 +1,136 @@
+"""The warehouse's part in one ingest run: what the DAG tasks call.
+
+- ``read_feed_state``: the feeds' ETag/Last-Modified for conditional GET (read-only);
+- ``select_new_entries``: drop entries whose article is already in the warehouse;
+- ``stage_run``: turn the run's files into one immutable batch for the single writer;
+- ``evaluate_rules`` / ``deliver_alerts``: the alerts DAG's two steps.
+
+Reads tolerate a missing or busy warehouse (the load deduplicates anyway); only the
+load and the alert steps write, and they run in the one-slot writer pool.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from dyadwatch.watch import load_watch
+
+from dyadwatch.records import FeedState, ParsedEntry, Source
+from dyadwatch.settings import Settings
+from extractors.runfiles import RunFiles
+from extractors.sources import load_seed_articles
+from warehouse.db import WarehouseLocked, connect, known_article_urls
+from warehouse.staging import stage_batch
+
+log = logging.getLogger(__name__)
+
+FEED_STATE_COLUMNS = (
+    "source_id",
+    "etag",
+    "last_modified",
+    "last_status",
+    "last_success_at",
+    "consecutive_failures",
+    "next_due_at",
+)
+SELECT_FEED_STATE = f"SELECT {', '.join(FEED_STATE_COLUMNS)} FROM feed_state"
+
+
+def read_feed_state(settings: Settings, run_key: str) -> int:
+    """Write ``feed_state_prev`` (the stored state of every feed) for this run."""
+    files = RunFiles(settings.work_dir, run_key)
+    states: list[FeedState] = []
+    if settings.warehouse_path.exists():
+        try:
+            con = connect(settings.warehouse_path, read_only=True, lock_timeout=10)
+        except WarehouseLocked as exc:
+            log.warning("Feed state not read (%s); every feed is fetched in full this run", exc)
+        else:
+            with con:
+                for row in con.execute(SELECT_FEED_STATE).fetchall():
+                    states.append(FeedState(**dict(zip(FEED_STATE_COLUMNS, row, strict=True))))
+    n = files.write("feed_state_prev", states)
+    log.info("Read the stored state of %d feeds", n)
+    return n
+
+
+def select_new_entries(settings: Settings, run_key: str) -> dict[str, int]:
+    """Write ``new_entries``: the entries whose canonical URL the warehouse lacks."""
+    files = RunFiles(settings.work_dir, run_key)
+    entries = list(files.records("entries", ParsedEntry))
+    known = known_article_urls(settings, [e.url for e in entries])
+    new = [e for e in entries if e.url not in known]
+    files.write("new_entries", new)
+    summary = {"entries": len(entries), "entries_known": len(entries) - len(new)}
+    log.info(
+        "%d of %d feed entries are new; %d are already in the warehouse",
+        len(new),
+        len(entries),
+        summary["entries_known"],
+    )
+    return summary
+
+
+def stage_run(settings: Settings, run_key: str) -> str:
+    """Stage this run's records as one batch; returns its id."""
+    files = RunFiles(settings.work_dir, run_key)
+    RunFiles.prune(settings.work_dir, keep=run_key)
+    seeds = [s.source for s in load_seed_articles(settings.seed_articles_dir)]
+    sources = seeds + list(files.records("feed_sources", Source))
+    fetch_log = [
+        row
+        for name in ("fetch_log_feeds", "fetch_log_pages", "fetch_log_extract")
+        for row in files.rows(name)
+    ]
+    tables: dict[str, list[dict[str, Any]]] = {
+        "sources": [s.to_row() for s in sources],
+        "feed_state": list(files.rows("feed_state")),
+        "fetch_log": fetch_log,
+        "articles": list(files.rows("tagged_articles")),
+        "signals": list(files.rows("signals")),
+        "mentions": list(files.rows("mentions")),
+    }
+    entries = sum(1 for _ in files.rows("entries"))
+    new_entries = sum(1 for _ in files.rows("new_entries"))
+    meta = {
+        "run_key": run_key,
+        "staged_at": datetime.now(UTC).isoformat(),
+        "mode": settings.mode,
+        "sources_read": len(sources),
+        "entries_seen": entries,
+        "entries_known": entries - new_entries,
+        "fetch_failures": sum(1 for r in fetch_log if not r.get("ok")),
+    }
+    batch_id = stage_batch(settings.staging_dir, run_key, tables, meta)
+    log.info(
+        "Staged batch %s: %d articles, %d signals, %d fetch-log rows",
+        batch_id,
+        len(tables["articles"]),
+        len(tables["signals"]),
+        len(fetch_log),
+    )
+    return batch_id
+
+
+def evaluate_rules(settings: Settings) -> dict[str, int]:
+    """Match the watch file's alert rules against newly loaded articles."""
+    from warehouse.alerts import evaluate_alert_rules
+
+    watch = load_watch(settings.watch_file)
+    with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
+        fired = evaluate_alert_rules(con, watch.alert_rules, now=datetime.now(UTC))
+    log.info("Alert rules matched %d new (rule, article) pairs", len(fired))
+    return {"alerts_new": len(fired)}
+
+
+def deliver_alerts(settings: Settings) -> dict[str, Any]:
+    """Send every recorded alert not yet delivered; each is marked once sent."""
+    from warehouse.alerts import deliver_pending_alerts
+
+    with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
+        summary = deliver_pending_alerts(con, settings, now=datetime.now(UTC))
+    result = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
+    log.info("Alert delivery: %s", result)
+    return result
