@@ -76,7 +76,7 @@ def prepare_airflow(settings: Settings, log_path: Path) -> None:
 def load_dags(settings: Settings) -> dict[str, Any]:
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=settings.dags_dir, include_examples=False)
+    bag = DagBag(dag_folder=settings.dags_dir)
     if bag.import_errors:
         problems = "\n".join(f"  {f}: {e}" for f, e in bag.import_errors.items())
         raise RuntimeError(f"DAG files failed to import:\n{problems}")
