@@ -114,6 +114,38 @@ def stage_run(settings: Settings, run_key: str) -> str:
     return batch_id
 
 
+def load_batches(settings: Settings) -> dict[str, Any]:
+    """The single writer's task: refresh ``entities`` from the gazetteer, then load every
+    pending batch (this run's and any an earlier failed load left staged)."""
+    from warehouse.load import load_pending_batches, upsert_entities
+
+    watch = load_watch(settings.watch_file)
+    entities = [
+        {
+            "entity_id": e.entity_id,
+            "kind": e.kind,
+            "name": e.name,
+            "country": e.country,
+            "type": e.type,
+            "lat": e.lat,
+            "lon": e.lon,
+            "aliases": list(e.aliases),
+        }
+        for e in watch.gazetteer.values()
+    ]
+    with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
+        upsert_entities(con, entities)
+    summary = load_pending_batches(settings).to_dict()
+    log.info(
+        "Loaded %d batch(es): %d new articles, %d already seen, %d signals",
+        summary["batches"],
+        summary["articles_new"],
+        summary["articles_seen"],
+        summary["signals"],
+    )
+    return summary
+
+
 def evaluate_rules(settings: Settings) -> dict[str, int]:
     """Match the watch file's alert rules against newly loaded articles."""
     from warehouse.alerts import evaluate_alert_rules
@@ -131,6 +163,11 @@ def deliver_alerts(settings: Settings) -> dict[str, Any]:
 
     with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
         summary = deliver_pending_alerts(con, settings, now=datetime.now(UTC))
-    result = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
-    log.info("Alert delivery: %s", result)
+    result = summary.to_dict()
+    log.info(
+        "Alert delivery: %d attempted, %d delivered, %d failed",
+        result["attempted"],
+        result["delivered"],
+        result["failed"],
+    )
     return result

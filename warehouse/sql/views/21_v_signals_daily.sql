@@ -1,0 +1,14 @@
+-- v_signals_daily: signal counts per day and category, relevant articles only.
+--   day        published date of the article (UTC), fetched date when it had none
+--   n_signals  signals of that category that day
+--   n_articles distinct articles carrying at least one such signal
+CREATE OR REPLACE VIEW v_signals_daily AS
+SELECT
+    day,
+    category,
+    count(*) AS n_signals,
+    count(DISTINCT article_id) AS n_articles
+FROM stg_signals
+WHERE relevant
+GROUP BY day, category
+ORDER BY day, category;
