@@ -79,9 +79,8 @@ def dyadwatch_ingest():
 
     @task
     def tag_articles(run_key: str) -> str:
-        from extractors.tagger import tag_articles
-
         from dyadwatch.settings import get_settings
+        from extractors.tagger import tag_articles
 
         tag_articles(get_settings(), run_key)
         return run_key
@@ -95,9 +94,8 @@ def dyadwatch_ingest():
 
     @task(pool=WRITER_POOL, outlets=[WAREHOUSE])
     def load_pending_batches(batch_id: str) -> dict:
-        from warehouse.load import load_pending_batches
-
         from dyadwatch.settings import get_settings
+        from warehouse.load import load_pending_batches
 
         return load_pending_batches(get_settings()).to_dict()
 

@@ -112,9 +112,8 @@ def run_pipeline(settings: Settings, *, alerts: bool = True) -> int:
     with output_to(log_path):
         dags = load_dags(settings)
 
-    from warehouse.summary import print_run_summary
-
     from extractors.runfiles import run_key_for
+    from warehouse.summary import print_run_summary
 
     say(f"[1/2] Running DAG {INGEST_DAG}: fetch feeds -> pages -> extract -> tag -> stage -> load")
     state, run_id, seconds = run_dag(dags[INGEST_DAG], log_path)

@@ -28,7 +28,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 # Length-preserving folding of Arabic-script letter variants (Arabic vs Persian vs Urdu).
 ARABIC_FOLD = str.maketrans(
@@ -49,12 +49,15 @@ ARABIC_FOLD = str.maketrans(
     }
 )
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-WORD = re.compile(r"\w+")
+WORD = re.compile(r"[\w\u200c]+")  # ZWNJ joins Persian word parts
 _LATIN_GAP = r"[\s\-\u2010-\u2015]+"
 _ARABIC_GAP = r"[\s\u200c\u200d\-]*"
+# Persian/Urdu inflections a term may carry: -i, plural -ha/-haye/-an/-at, Urdu -e/-on/-en.
+_ARABIC_SUFFIX = r"(?:\u200c?(?:هایی|های|ها|یان|ان|ات|ی|ے|وں|یں|ۓ))?(?![\w\u200c])"
 _QUANTIFIER = set("?*+{")
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2,3}$")
 ENTITY_KINDS = {"actor", "place"}
+DYAD_REFERENCE = "dyad_reference"  # payload of a relation hit that stands for both sides
 
 
 class WatchError(ValueError):
@@ -66,7 +69,7 @@ def fold(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # e.g. 'İ' lowers to two code points: lower char by char
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return low.translate(ARABIC_FOLD)
+    return low.translate(ARABIC_FOLD) if _ARABIC_SCRIPT.search(low) else low
 
 
 def is_arabic_script(term: str) -> bool:
@@ -126,6 +129,8 @@ class RelevanceSettings:
     list_min_countries: int = 4  # a sentence naming this many countries is a list
     max_signals_per_category: int = 3
     relation_cues: tuple[str, ...] = ()
+    # phrases that stand for both sides in a relevant article ("the two countries")
+    dyad_references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,41 +142,64 @@ class ToneSettings:
     max_adjustment: float = 4.0  # tone words move a signal's tone at most this much
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Term:
     """A compiled lexicon term and what it stands for (several roles may share one)."""
 
     source: str
-    regex: re.Pattern[str] | None  # None: a plain single word, the token itself is the match
+    regex: re.Pattern[str] | None  # None: decided on the word alone (see ``prefix``)
     case_words: tuple[str, ...] | None  # original-case words when matched case-sensitively
-    payloads: list[tuple[str, Any]] = field(default_factory=list, compare=False)
+    payloads: list[tuple[str, Any]] = field(default_factory=list)
     arabic: bool = False
+    prefix: str | None = None  # single-word wildcard term: the word must start with this
+    lead: str | None = None  # a word this term can start at must start with this
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     start: int
     end: int
-    role: str  # 'entity' | 'cue' | 'tone' | 'relation'
+    role: str  # 'entity' | 'cue' | 'tone' | 'relation' | 'negator'
     data: Any
     arabic: bool
 
 
+@dataclass
+class _Node:
+    """Index node of one first word (or first three letters)."""
+
+    single: list[Term] = field(default_factory=list)  # the word itself is the match
+    wild: list[Term] = field(default_factory=list)  # word starts with term.prefix
+    by_next: dict[str, list[Term]] = field(default_factory=dict)  # next word[:3] -> terms
+    other: list[Term] = field(default_factory=list)  # verified by regex at the word
+
+
+_UNSEEN: Any = object()
+_NEXT_WORD = re.compile(r"(?:['’]s(?![\w\u200c]))?[^\w\u200c]{0,5}([\w\u200c]+)")
+
+
 class Lexicon:
-    """Every term of the watch, indexed by first word (or its first three letters)."""
+    """Every term of the watch, indexed by its first word and the next word's start.
+
+    ``scan`` walks the words of a text once; at each word it tries only the terms that
+    begin with that word (multi-word terms: and whose second word starts like the next
+    word), so its cost grows with the text, hardly with the size of the watch.
+    """
 
     def __init__(self) -> None:
         self._terms: dict[tuple[str, bool], Term] = {}
-        self.exact: dict[str, list[Term]] = {}
-        self.prefix3: dict[str, list[Term]] = {}
+        self.exact: dict[str, _Node] = {}
+        self.prefix3: dict[str, _Node] = {}
+        # word -> its index nodes (None: no term starts with it); a cache, cleared when big
+        self._memo: dict[str, _Plan | None] = {}
 
-    def add_term(self, term: str, role: str, data: Any, case_sensitive: bool = False) -> None:
+    def add_term(self, term: str, role: str, data: Any, case_sensitive: bool = False) -> Term:
         key = (term, case_sensitive)
         entry = self._terms.get(key)
         if entry is None:
             entry = self._compile_term(term, case_sensitive)
             self._terms[key] = entry
         entry.payloads.append((role, data))
+        return entry
 
     def add_pattern(self, pattern: str, role: str, data: Any) -> re.Pattern[str]:
         lead = re.match(r"\w+", pattern)
@@ -189,9 +217,9 @@ class Lexicon:
         key = (f"re:{pattern}", False)
         entry = self._terms.get(key)
         if entry is None:
-            entry = Term(pattern, regex, None, arabic=is_arabic_script(pattern))
+            entry = Term(pattern, regex, None, arabic=is_arabic_script(pattern), lead=fold(literal))
             self._terms[key] = entry
-            self.prefix3.setdefault(fold(literal)[:3], []).append(entry)
+            self.prefix3.setdefault(fold(literal)[:3], _Node()).other.append(entry)
         entry.payloads.append((role, data))
         return regex
 
@@ -199,7 +227,8 @@ class Lexicon:
         raw = term.strip()
         wildcard = raw.endswith("*")
         raw = raw.rstrip("*").strip()
-        arabic = is_arabic_script(raw)
+        if is_arabic_script(raw):
+            return self._compile_arabic(term, fold(raw), wildcard)
         folded = fold(raw)
         words = WORD.findall(folded)
         if not words:
@@ -210,68 +239,135 @@ class Lexicon:
         for i, m in enumerate(WORD.finditer(folded)):
             if i:
                 sep = folded[pos : m.start()]
-                if arabic:
-                    parts.append(_ARABIC_GAP)
-                elif sep.strip(" -\u2010\u2011\u2012\u2013\u2014\u2015") == "":
+                if sep.strip(" -\u2010\u2011\u2012\u2013\u2014\u2015") == "":
                     parts.append(_LATIN_GAP)
                 else:
-                    parts.append(
-                        re.escape(sep.strip()).replace("'", "['’]").replace("’", "['’]")
-                    )
+                    parts.append(re.escape(sep.strip()).replace("'", "['’]").replace("’", "['’]"))
             parts.append(re.escape(m.group()))
             pos = m.end()
-        tail = folded[pos:]
-        if tail.strip():  # e.g. the final dot of "U.S."
-            parts.append(re.escape(tail.strip()))
-        if wildcard or arabic:
-            parts.append(r"\w*")
-        if not arabic:
-            parts.append(r"(?!\w)")
-        single = len(words) == 1 and not tail.strip() and not wildcard and not arabic
-        regex = None if single else re.compile("".join(parts))
-        case_words = tuple(WORD.findall(raw)) if case_sensitive and not arabic else None
-        entry = Term(term, regex, case_words, arabic=arabic)
+        tail = folded[pos:].strip()
+        if tail:  # e.g. the final dot of "U.S."
+            parts.append(re.escape(tail))
+        parts.append(r"\w*(?!\w)" if wildcard else r"(?!\w)")
+        case_words = tuple(WORD.findall(raw)) if case_sensitive else None
         first = words[0]
-        if (arabic or (wildcard and len(words) == 1)) and len(first) >= 3:
-            self.prefix3.setdefault(first[:3], []).append(entry)
-        elif wildcard and len(words) == 1:
-            raise WatchError(f"wildcard term {term!r} needs at least 3 letters before '*'")
+        if len(words) == 1 and not tail:
+            if wildcard:
+                if len(first) < 3:
+                    raise WatchError(f"wildcard term {term!r} needs 3 letters before '*'")
+                entry = Term(term, None, case_words, prefix=first)
+                self.prefix3.setdefault(first[:3], _Node()).wild.append(entry)
+            else:
+                entry = Term(term, None, case_words)
+                self.exact.setdefault(first, _Node()).single.append(entry)
+            return entry
+        entry = Term(term, re.compile("".join(parts)), case_words)
+        node = self.exact.setdefault(first, _Node())
+        second = words[1] if len(words) > 1 else None
+        if second == "s" and len(words) > 2 and re.search(r"['’]s", folded):
+            second = words[2]  # "Pakistan's army": index by "army" (scan skips the 's)
+        # index by the next word's first three letters, unless that word is a short wildcard
+        if second is not None and (len(second) >= 3 or not (wildcard and len(words) == 2)):
+            node.by_next.setdefault(second[:3], []).append(entry)
         else:
-            self.exact.setdefault(first, []).append(entry)
+            node.other.append(entry)
         return entry
 
+    def _compile_arabic(self, term: str, folded: str, wildcard: bool) -> Term:
+        """Urdu/Persian: as written, spaces/ZWNJ/hyphens optional, common suffixes allowed."""
+        parts: list[str] = []
+        for ch in folded:
+            if ch.isspace() or ch in "\u200c\u200d-":
+                if parts and parts[-1] == _ARABIC_GAP:
+                    continue
+                parts.append(_ARABIC_GAP)
+            else:
+                parts.append(re.escape(ch))
+        parts.append(r"[\w\u200c]*" if wildcard else _ARABIC_SUFFIX)
+        regex = re.compile("".join(parts))
+        first = WORD.findall(folded.replace("\u200c", " "))
+        entry = Term(term, regex, None, arabic=True, lead=first[0] if first else None)
+        if not first:
+            raise WatchError(f"term {term!r} has no letters")
+        if len(first[0]) >= 3:
+            self.prefix3.setdefault(first[0][:3], _Node()).other.append(entry)
+        else:
+            self.exact.setdefault(first[0], _Node()).other.append(entry)
+        return entry
+
+    def _plan(self, tok: str) -> _Plan | None:
+        """What to try at a word: decided once per distinct word, then cached."""
+        node, pnode = self.exact.get(tok), self.prefix3.get(tok[:3])
+        if node is None and pnode is None:
+            return None
+        direct: list[tuple[str, Any, bool, tuple[str, ...] | None]] = []
+        verify: list[Term] = []
+        by_next: dict[str, list[Term]] = {}
+        words = [*node.single] if node else []
+        if pnode is not None:
+            words += [t for t in pnode.wild if tok.startswith(t.prefix)]  # type: ignore[arg-type]
+            verify += [t for t in pnode.other if t.lead is None or tok.startswith(t.lead)]
+        if node is not None:
+            verify += [t for t in node.other if t.lead is None or tok.startswith(t.lead)]
+            by_next = node.by_next
+        for term in words:
+            direct += [(role, data, term.arabic, term.case_words) for role, data in term.payloads]
+        if not direct and not verify and not by_next:
+            return None
+        return _Plan(tuple(direct), tuple(verify), by_next)
+
     def scan(self, text: str, low: str | None = None) -> list[Hit]:
-        """All term occurrences in ``text`` (overlapping ones included), in text order."""
+        """All term occurrences in ``text`` (overlapping ones included), in text order.
+
+        ``low`` is ``fold(text)`` when the caller already has it.
+        """
         if low is None:
             low = fold(text)
-        exact, prefix3 = self.exact, self.prefix3
+        memo = self._memo
+        if len(memo) > 200_000:
+            memo.clear()
+        memo_get = memo.get
+        next_word = _NEXT_WORD.match
         hits: list[Hit] = []
+        add = hits.append
         for m in WORD.finditer(low):
             tok = m.group()
-            found = exact.get(tok)
-            more = prefix3.get(tok[:3])
-            if found is None:
-                if more is None:
+            plan = memo_get(tok, _UNSEEN)
+            if plan is None:
+                continue
+            if plan is _UNSEEN:
+                plan = memo[tok] = self._plan(tok)
+                if plan is None:
                     continue
-                candidates = more
-            else:
-                candidates = found if more is None else found + more
-            start = m.start()
-            for entry in candidates:
-                if entry.regex is None:
-                    end = m.end()
-                else:
-                    mm = entry.regex.match(low, start)
-                    if mm is None:
-                        continue
-                    end = mm.end()
-                if entry.case_words is not None and (
-                    tuple(WORD.findall(text[start:end])) != entry.case_words
+            start, end = m.span()
+            for role, data, arabic, case_words in plan.direct:
+                if case_words is None or tuple(WORD.findall(text[start:end])) == case_words:
+                    add(Hit(start, end, role, data, arabic))
+            verify = plan.verify
+            if plan.by_next:
+                nm = next_word(low, end)
+                if nm is not None:
+                    more = plan.by_next.get(nm.group(1)[:3])
+                    if more:
+                        verify = verify + tuple(more)
+            for term in verify:
+                mm = term.regex.match(low, start)  # type: ignore[union-attr]
+                if mm is None:
+                    continue
+                stop = mm.end()
+                if term.case_words is not None and (
+                    tuple(WORD.findall(text[start:stop])) != term.case_words
                 ):
                     continue
-                for role, data in entry.payloads:
-                    hits.append(Hit(start, end, role, data, entry.arabic))
+                for role, data in term.payloads:
+                    add(Hit(start, stop, role, data, term.arabic))
         return hits
+
+
+class _Plan(NamedTuple):
+    direct: tuple[tuple[str, Any, bool, tuple[str, ...] | None], ...]  # the word is the match
+    verify: tuple[Term, ...]  # regexes to try at the word
+    by_next: dict[str, list[Term]]  # more regexes, by the next word's first letters
 
 
 # -- the watch ---------------------------------------------------------------------------
@@ -287,8 +383,7 @@ class Watch:
     gazetteer: dict[str, Entity]
     tone: ToneSettings
     relevance: RelevanceSettings
-    negation_before: re.Pattern[str]
-    negation_after: re.Pattern[str]
+    negators: tuple[tuple[str, ...], tuple[str, ...]]  # (before a cue, after it: Urdu/Persian)
     alert_rules: list[dict[str, Any]]
     version: str
     path: Path | None
@@ -370,9 +465,14 @@ def load_watch(path: Path) -> Watch:
         list_min_countries=int(rel.get("list_min_countries", 4)),
         max_signals_per_category=int(rel.get("max_signals_per_category", 3)),
         relation_cues=_str_list(rel.get("relation_cues"), "relevance.relation_cues", problems),
+        dyad_references=_str_list(
+            rel.get("dyad_references"), "relevance.dyad_references", problems
+        ),
     )
     for term in relevance.relation_cues:
         guarded(lexicon.add_term, term, "relation", term, _is_case_sensitive(term))
+    for term in relevance.dyad_references:
+        guarded(lexicon.add_term, term, "relation", DYAD_REFERENCE)
 
     tone_data = data.get("tone", {})
     tone_words: dict[str, float] = {}
@@ -396,12 +496,10 @@ def load_watch(path: Path) -> Watch:
     if not before:
         problems.append("negation.before: at least one negator is required")
 
-    def neg_regex(words: tuple[str, ...], arabic_only: bool) -> re.Pattern[str]:
-        alts = sorted({fold(w) for w in words}, key=len, reverse=True)
-        body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts) or "(?!)"
-        if arabic_only:
-            return re.compile(rf"(?:^|[\s\u200c])(?:{body})(?!\w)")
-        return re.compile(rf"(?<!\w)(?:{body})(?!\w)|n['’]t(?!\w)")
+    for word in before:
+        guarded(lexicon.add_term, word, "negator", "before")
+    for word in after:
+        guarded(lexicon.add_term, word, "negator", "after")
 
     # gazetteer
     gazetteer: dict[str, Entity] = {}
@@ -450,9 +548,7 @@ def load_watch(path: Path) -> Watch:
         if kind not in ENTITY_KINDS:
             problems.append(f"{where}: kind must be one of {sorted(ENTITY_KINDS)}, not {kind!r}")
         country = e.get("country")
-        if country is not None and not (
-            isinstance(country, str) and _COUNTRY_CODE.match(country)
-        ):
+        if country is not None and not (isinstance(country, str) and _COUNTRY_CODE.match(country)):
             problems.append(f"{where}: country must be an upper-case code, not {country!r}")
         lat = lon = None
         if kind == "place":
@@ -492,7 +588,9 @@ def load_watch(path: Path) -> Watch:
     for country in countries:
         ent = gazetteer.get(country.entity_id)
         if ent is not None and ent.country != country.code:
-            problems.append(f"dyad {country.code}: entity {ent.entity_id} has country {ent.country}")
+            problems.append(
+                f"dyad {country.code}: entity {ent.entity_id} has country {ent.country}"
+            )
 
     # categories
     categories: dict[str, Category] = {}
@@ -508,8 +606,8 @@ def load_watch(path: Path) -> Watch:
         if not description:
             problems.append(f"{where}: missing description")
         default_tone = _number(c.get("tone", 0.0), f"{where}.tone", problems, -10, 10) or 0.0
-        terms = _str_list(c.get("terms"), f"{where}.terms", problems)
-        patterns = _str_list(c.get("patterns"), f"{where}.patterns", problems)
+        terms = tuple(dict.fromkeys(_str_list(c.get("terms"), f"{where}.terms", problems)))
+        patterns = tuple(dict.fromkeys(_str_list(c.get("patterns"), f"{where}.patterns", problems)))
         cue_tones_raw = c.get("cue_tones", {}) or {}
         known = set(terms) | set(patterns)
         cue_tones: dict[str, float] = {}
@@ -526,10 +624,10 @@ def load_watch(path: Path) -> Watch:
         for term in terms:
             cs = _is_case_sensitive(term)
             cue_tone = cue_tones.get(term)
-            guarded(lexicon.add_term, term, "cue", (cname, term, cue_tone), cs)
-            entry = lexicon._terms.get((term, cs))
+            entry = guarded(lexicon.add_term, term, "cue", (cname, term, cue_tone), cs)
             if entry is not None:
-                rx = entry.regex or re.compile(re.escape(fold(term)) + r"(?!\w)")
+                tail = r"\w*(?!\w)" if term.endswith("*") else r"(?!\w)"
+                rx = entry.regex or re.compile(re.escape(fold(term).rstrip("*")) + tail)
                 cues.append(Cue(term, rx, cue_tone))
         for pattern in patterns:
             cue_tone = cue_tones.get(pattern)
@@ -586,8 +684,7 @@ def load_watch(path: Path) -> Watch:
         gazetteer=gazetteer,
         tone=tone,
         relevance=relevance,
-        negation_before=neg_regex(before, arabic_only=False),
-        negation_after=neg_regex(after, arabic_only=True),
+        negators=(before, after),
         alert_rules=[dict(r) for r in rules],
         version=version,
         path=path,

@@ -15,10 +15,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from dyadwatch.watch import load_watch
-
 from dyadwatch.records import FeedState, ParsedEntry, Source
 from dyadwatch.settings import Settings
+from dyadwatch.watch import load_watch
 from extractors.runfiles import RunFiles
 from extractors.sources import load_seed_articles
 from warehouse.db import WarehouseLocked, connect, known_article_urls

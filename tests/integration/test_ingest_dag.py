@@ -130,7 +130,7 @@ def test_ingest_then_alerts_end_to_end_and_rerun_adds_nothing(
         }
         evidence_ok = con.execute(
             "SELECT bool_and(strpos(lower(s.evidence), lower(s.cue)) > 0 "
-            "AND substr(a.text, s.start + 1, s.\"end\" - s.start) = s.evidence) "
+            'AND substr(a.text, s.start + 1, s."end" - s.start) = s.evidence) '
             "FROM signals s JOIN articles a USING (article_id)"
         ).fetchone()[0]
         alerts = con.execute("SELECT status, channel FROM alerts").fetchall()

@@ -40,7 +40,9 @@ def test_mirror_serves_files_404s_and_revalidates():
         )
         assert again.status_code == 304
         assert client.get("http://www.frontierledger.example/nope.html").status_code == 404
-        assert client.get("http://www.frontierledger.example/../../../etc/passwd").status_code == 404
+        assert (
+            client.get("http://www.frontierledger.example/../../../etc/passwd").status_code == 404
+        )
 
 
 def test_offline_fetch_and_extract_every_labelled_article(tmp_path):

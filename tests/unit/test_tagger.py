@@ -1,0 +1,364 @@
+"""The signal tagger on written example texts."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from dyadwatch.records import TagResult
+from dyadwatch.watch import Watch, load_watch
+from extractors.tagger import split_sentences, tag_article
+
+ROOT = Path(__file__).resolve().parents[2]
+WATCH_FILE = ROOT / "seeds" / "watch.toml"
+
+
+@pytest.fixture(scope="module")
+def watch() -> Watch:
+    return load_watch(WATCH_FILE)
+
+
+def tag(watch: Watch, text: str, title: str | None = None) -> TagResult:
+    result = tag_article("a1", title, text, watch, "en")
+    check_invariants(text, result, watch)
+    return result
+
+
+def check_invariants(text: str, result: TagResult, watch: Watch) -> None:
+    assert 0.0 <= result.relevance <= 1.0
+    assert -10.0 <= result.tone_score <= 10.0
+    assert result.tone in {"cooperation", "conflict", "mixed", "neutral"}
+    assert result.tagger_version == watch.version
+    per_category: dict[str, int] = {}
+    for s in result.signals:
+        assert text[s.start : s.end] == s.evidence
+        assert s.cue and s.cue in s.evidence
+        assert 0.0 <= s.score <= 1.0 and -10.0 <= s.tone_score <= 10.0
+        assert s.tagger_version == watch.version
+        per_category[s.category] = per_category.get(s.category, 0) + 1
+    assert all(n <= watch.relevance.max_signals_per_category for n in per_category.values())
+    for m in result.mentions:
+        assert text[m.start : m.end] == m.surface
+    if not result.relevant:
+        assert result.signals == []
+
+
+def signals_in(result: TagResult, category: str, containing: str = "") -> list:
+    return [s for s in result.signals if s.category == category and containing in s.evidence]
+
+
+TRADE_STORY = (
+    "ISLAMABAD: Pakistan and Iran on Tuesday agreed to raise bilateral trade to $10 billion "
+    "a year and to open two more border markets along their shared frontier.\n\n"
+    "The agreement was signed by Pakistan's commerce minister and Iran's minister of industry "
+    "at a meeting of the joint economic commission in Islamabad.\n\n"
+    "Officials said barter trade through Taftan and Gabd would be expanded, and that "
+    "customs procedures would be simplified for traders on both sides."
+)
+
+CLASH_STORY = (
+    "QUETTA: Iranian border guards and Pakistani troops exchanged fire near Mashkel on "
+    "Sunday night, killing two Pakistani soldiers, officials said.\n\n"
+    "The Foreign Office in Islamabad summoned Iran's ambassador to protest the violation of "
+    "Pakistan's territorial integrity. Residents said mortar shells landed near the village "
+    "after the clash, and that the border crossing at Taftan was closed on Monday."
+)
+
+
+def test_cooperative_trade_story(watch: Watch) -> None:
+    r = tag(watch, TRADE_STORY, "Pakistan, Iran agree to boost bilateral trade")
+    assert r.relevant and r.relevance >= 0.8
+    assert "trade_economy" in r.categories
+    assert r.tone == "cooperation" and r.tone_score > 1.5
+    cues = {s.cue.lower() for s in signals_in(r, "trade_economy")}
+    assert cues & {"bilateral trade", "border markets", "barter trade", "joint economic commission"}
+    ids = {m.entity_id for m in r.mentions}
+    assert {"pakistan", "iran", "islamabad", "taftan", "gabd"} <= ids
+
+
+def test_border_clash_story(watch: Watch) -> None:
+    r = tag(watch, CLASH_STORY, "Iranian, Pakistani forces exchange fire near Mashkel")
+    assert r.relevant
+    assert "armed_clash" in r.categories
+    assert r.tone == "conflict" and r.tone_score < -1.5
+    clash = signals_in(r, "armed_clash")[0]
+    assert clash.evidence == CLASH_STORY[clash.start : clash.end]
+    assert clash.cue.lower() in {"exchanged fire", "mortar", "clash", "violation of pakistan"}
+    assert clash.tone_score <= -8
+    summoned = signals_in(r, "diplomacy", "summoned")
+    assert summoned and summoned[0].tone_score <= -4
+    assert signals_in(r, "border_security", "closed")[0].tone_score <= -3
+    mentions = {(m.entity_id, m.surface) for m in r.mentions}
+    assert ("iran_border_guards", "Iranian border guards") in mentions
+    assert ("pakistan_army", "Pakistani troops") in mentions
+
+
+def test_sco_member_list_is_not_relevant(watch: Watch) -> None:
+    text = (
+        "ASTANA: Leaders of the Shanghai Cooperation Organization opened their annual summit "
+        "on Thursday with calls for closer economic cooperation.\n\n"
+        "Members of the SCO include China, Russia, India, Pakistan, Iran, Kazakhstan, "
+        "Kyrgyzstan, Tajikistan, Uzbekistan and Belarus.\n\n"
+        "The host country said the summit would adopt a declaration on trade and security."
+    )
+    r = tag(watch, text, "SCO summit opens in Astana")
+    assert not r.relevant and r.relevance < 0.5
+    assert r.signals == []
+    assert {"pakistan", "iran"} <= {m.entity_id for m in r.mentions}  # mentions are kept
+
+
+def test_pakistan_only_story_is_not_relevant(watch: Watch) -> None:
+    text = (
+        "KARACHI: Pakistan beat New Zealand by six wickets on Sunday to win the one-day series "
+        "2-1. Babar Azam scored an unbeaten century at the National Stadium.\n\n"
+        "Separately, the IMF said Pakistan had met most targets of its loan programme, but "
+        "urged Islamabad to widen the tax net and cut energy subsidies. Fuel prices, which "
+        "track global oil markets, were raised by Rs5 a litre, a move the opposition "
+        "condemned. Officials said imports from China and the Gulf had also risen."
+    )
+    r = tag(watch, text, "Pakistan clinch series; IMF urges tax reform")
+    assert not r.relevant and r.relevance <= 0.3
+    assert r.signals == [] and r.tone == "neutral"
+
+
+def test_passing_mention_of_the_other_side_is_not_relevant(watch: Watch) -> None:
+    sentences = [
+        "Pakistan's cabinet approved the federal budget on Friday.",
+        "The finance minister said the deficit would fall to 5 percent of GDP.",
+        "Spending on schools and hospitals will rise by a tenth.",
+        "Petrol prices rose after tensions between Iran and Israel lifted oil markets.",
+        "Traders in Karachi said the stock market welcomed the plan.",
+        "The opposition walked out of the National Assembly in protest.",
+        "A vote is expected next week.",
+        "Analysts said the budget relied on optimistic revenue targets.",
+    ]
+    r = tag(watch, " ".join(sentences), "Cabinet approves budget")
+    assert not r.relevant
+
+
+@pytest.mark.parametrize(
+    ("negated", "positive", "category"),
+    [
+        (
+            "Pakistan did not close the border with Iran after the attack.",
+            "Pakistan closed the border with Iran after the attack.",
+            "border_security",
+        ),
+        (
+            "Islamabad denied any role in the bombing near Saravan.",
+            "Islamabad condemned the bombing near Saravan.",
+            "militancy",
+        ),
+        (
+            "No clashes were reported along the Iran-Pakistan border.",
+            "Clashes were reported along the Iran-Pakistan border.",
+            "armed_clash",
+        ),
+        (
+            "Pakistan ruled out military cooperation with Iran against the group.",
+            "Pakistan offered military cooperation with Iran against the group.",
+            "military_cooperation",
+        ),
+    ],
+)
+def test_negated_cues_give_no_signal(
+    watch: Watch, negated: str, positive: str, category: str
+) -> None:
+    lead = "Iran and Pakistan held border talks in Quetta on Monday. "
+    tail = " Both countries agreed to meet again next month."
+    neg = tag(watch, lead + negated + tail)
+    pos = tag(watch, lead + positive + tail)
+    assert neg.relevant and pos.relevant
+    assert signals_in(pos, category, positive), "the positive sentence must fire"
+    assert not signals_in(neg, category, negated)
+
+
+def test_negation_does_not_reach_across_clauses(watch: Watch) -> None:
+    text = (
+        "Iran and Pakistan held border talks in Quetta on Monday. "
+        "Officials did not give details, but militants attacked a border post near Panjgur."
+    )
+    r = tag(watch, text)
+    assert signals_in(r, "militancy", "militants attacked")
+
+
+def test_urdu_item(watch: Watch) -> None:
+    text = (
+        "پاکستان اور ایران نے سرحدی تجارت بڑھانے اور تفتان کے قریب نئی سرحدی منڈی کھولنے "
+        "پر اتفاق کیا۔ دونوں ممالک نے سرحدی سیکیورٹی پر تعاون بڑھانے کا فیصلہ بھی کیا۔"
+    )
+    r = tag(watch, text, "پاکستان اور ایران کے درمیان سرحدی تجارت میں اضافہ")
+    assert r.relevant
+    assert {"trade_economy", "border_security"} <= set(r.categories)
+    surfaces = {m.surface for m in r.mentions}
+    assert {"پاکستان", "ایران", "تفتان"} <= surfaces
+    assert r.tone == "cooperation"
+
+
+def test_persian_item(watch: Watch) -> None:
+    text = (
+        "ایران و پاکستان توافق کردند بازارچه‌های مرزی جدیدی در مرز دو کشور ایجاد کنند. "
+        "وزیر امور خارجه ایران با همتای پاکستانی خود در اسلام‌آباد دیدار کرد."
+    )
+    r = tag(watch, text, "گسترش تجارت مرزی ایران و پاکستان")
+    assert r.relevant
+    assert {"trade_economy", "diplomacy"} <= set(r.categories)
+    ids = {m.entity_id for m in r.mentions}
+    assert {"iran", "pakistan", "islamabad"} <= ids
+    assert any(m.surface == "اسلام‌آباد" for m in r.mentions)
+
+
+def test_persian_negated_verb_after_the_cue(watch: Watch) -> None:
+    lead = "ایران و پاکستان درباره مرز گفتگو کردند. "
+    neg = tag(watch, lead + "در مرز ایران و پاکستان هیچ درگیری رخ نداد.")
+    pos = tag(watch, lead + "در مرز ایران و پاکستان درگیری رخ داد.")
+    assert signals_in(pos, "armed_clash")
+    assert not signals_in(neg, "armed_clash")
+
+
+CATEGORY_SENTENCES = {
+    "border_security": "Iranian and Pakistani officials agreed to speed up border fencing.",
+    "militancy": "Jaish al-Adl militants attacked a post near Saravan, Iran said, blaming "
+    "groups based in Pakistan.",
+    "armed_clash": "Iranian and Pakistani border forces exchanged fire near Mashkel.",
+    "military_cooperation": "The navies of Iran and Pakistan held a joint naval exercise "
+    "off Karachi.",
+    "trade_economy": "Pakistan and Iran set a bilateral trade target of $10 billion.",
+    "energy": "Iran urged Pakistan to complete its section of the gas pipeline.",
+    "diplomacy": "Pakistan's foreign minister met his Iranian counterpart in Tehran.",
+    "afghanistan": "Iran and Pakistan discussed the situation in Afghanistan with the "
+    "Taliban government.",
+    "refugees_migration": "Iran and Pakistan have deported thousands of Afghan refugees this year.",
+    "connectivity": "Iran and Pakistan agreed to restart the Istanbul-Tehran-Islamabad "
+    "freight train.",
+    "multilateral": "Iran and Pakistan pledged to coordinate at the Shanghai Cooperation "
+    "Organization summit.",
+    "great_power_sanctions": "U.S. sanctions on Iran have stalled Pakistan's plans to buy "
+    "Iranian gas.",
+    "sectarian_religious": "Pakistani Shia pilgrims crossed into Iran at Taftan for Arbaeen.",
+    "humanitarian": "Iran sent relief goods to Pakistan after the floods.",
+}
+
+
+@pytest.mark.parametrize("category", sorted(CATEGORY_SENTENCES))
+def test_every_category_has_a_positive_sentence(watch: Watch, category: str) -> None:
+    sentence = CATEGORY_SENTENCES[category]
+    text = "Iran and Pakistan held talks in Islamabad on Monday. " + sentence
+    r = tag(watch, text)
+    assert r.relevant
+    found = signals_in(r, category, sentence)
+    assert found, f"{category}: no signal in {sentence!r}"
+    assert found[0].score >= 0.7  # the sentence names both sides
+
+
+def test_all_categories_are_covered_by_the_examples(watch: Watch) -> None:
+    assert set(CATEGORY_SENTENCES) == set(watch.categories)
+
+
+# A paraphrase, in our own words, of the project's seed article (Newsweek, Nov 2021).
+SEED_DIGEST = """\
+Iran and Pakistan have moved closer since the Taliban takeover of Afghanistan in August, \
+and both governments now speak of tighter ties in the name of regional stability.
+
+An official at the Iranian embassy in Islamabad said Tehran and Islamabad share goals: \
+peace in Afghanistan first, then deeper bilateral economic and political cooperation. \
+The two countries' foreign ministers have met repeatedly in regional formats on Afghanistan.
+
+The long border between Iran's Sistan-Baluchestan and Pakistan's Balochistan has seen \
+militant attacks on Iranian border guards, and Tehran has pressed Islamabad on border \
+security. Pakistan has fenced much of the frontier, and the two sides opened new border \
+crossings at Rimdan-Gabd and Pishin-Mand.
+
+Bilateral trade remains far below capacity, the diplomat said, and border markets are \
+meant to give local people a legal living instead of smuggling.
+
+Military cooperation has grown as well: Pakistan's army chief visited Tehran, and the chief \
+of staff of Iran's armed forces visited Islamabad, where they discussed intelligence sharing.
+
+In September the Shanghai Cooperation Organization approved Iran's accession as a full \
+member, joining Pakistan in the bloc.
+
+U.S. sanctions on Iran still hold back trade, and the Iran-Pakistan gas pipeline remains \
+stalled on the Pakistani side.
+"""
+
+
+def test_seed_digest_is_relevant_with_its_main_categories(watch: Watch) -> None:
+    r = tag(
+        watch,
+        SEED_DIGEST,
+        "At Odds with U.S., Islamic Republics Iran and Pakistan Forge New Ties",
+    )
+    assert r.relevant and r.relevance >= 0.9
+    assert {
+        "border_security",
+        "trade_economy",
+        "military_cooperation",
+        "diplomacy",
+        "multilateral",
+        "afghanistan",
+    } <= set(r.categories)
+    assert {"great_power_sanctions", "energy"} <= set(r.categories)
+    places = {m.entity_id for m in r.mentions if m.kind == "place"}
+    assert {"rimdan_gabd_crossing", "pishin_mand_crossing", "sistan_baluchestan"} <= places
+
+
+def test_bundled_seed_article_is_relevant(watch: Watch) -> None:
+    seeds = sorted((ROOT / "seeds" / "seed").glob("*.toml"))
+    if not seeds:
+        pytest.skip("no seed article bundled")
+    for manifest_path in seeds:
+        manifest = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+        text = (manifest_path.parent / manifest["text_file"]).read_text(encoding="utf-8")
+        r = tag(watch, text, manifest["title"])
+        assert r.relevant, manifest_path.name
+        assert {"border_security", "trade_economy", "diplomacy", "afghanistan"} <= set(r.categories)
+
+
+def test_signals_are_capped_per_category(watch: Watch) -> None:
+    text = " ".join(
+        f"Pakistan and Iran discussed bilateral trade in round {i} of talks." for i in range(9)
+    )
+    r = tag(watch, text)
+    assert len(signals_in(r, "trade_economy")) == watch.relevance.max_signals_per_category
+
+
+def test_tone_mixed_when_strong_cooperation_and_conflict_balance(watch: Watch) -> None:
+    text = (
+        "Iran and Pakistan signed a free trade agreement on Monday and pledged to expand "
+        "bilateral trade. A day later Iranian and Pakistani forces exchanged fire on the border."
+    )
+    r = tag(watch, text)
+    tones = [s.tone_score for s in r.signals]
+    assert max(tones) >= 4 and min(tones) <= -4
+    assert r.tone in {"mixed", "cooperation", "conflict"}
+    if -1.5 <= r.tone_score <= 1.5:
+        assert r.tone == "mixed"
+
+
+def test_tagging_is_deterministic(watch: Watch) -> None:
+    assert tag(watch, CLASH_STORY) == tag(watch, CLASH_STORY)
+
+
+def test_empty_text(watch: Watch) -> None:
+    r = tag(watch, "", None)
+    assert not r.relevant and r.relevance == 0 and r.mentions == []
+
+
+def test_split_sentences_keeps_offsets() -> None:
+    text = (
+        "Gen. Asim Munir met Mr. Araghchi in Tehran. The U.S. envoy was absent!\n"
+        "Talks resume on Jan. 5 in Islamabad؟ پاکستان اور ایران۔ ایران و پاکستان. Done"
+    )
+    spans = split_sentences(text)
+    got = [text[a:b] for a, b in spans]
+    assert got == [
+        "Gen. Asim Munir met Mr. Araghchi in Tehran.",
+        "The U.S. envoy was absent!",
+        "Talks resume on Jan. 5 in Islamabad؟",
+        "پاکستان اور ایران۔",
+        "ایران و پاکستان.",
+        "Done",
+    ]
