@@ -100,6 +100,7 @@ def run_dag(dag: Any, log_path: Path) -> tuple[str, str, float]:
 def run_pipeline(settings: Settings, *, alerts: bool = True) -> int:
     """Run ingest then alerts; print a summary; 0 when both DAG runs succeeded."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.logs_dir / f"run-{stamp}.log"
     mode = (
         "offline snapshot (seeds/snapshot)"

@@ -43,14 +43,17 @@ def table_counts(db) -> dict[str, int]:
         }
 
 
-def test_run_on_the_offline_default_twice(airflow_db, tmp_path):
+def test_run_on_the_offline_default_twice(tmp_path):
+    """As on a fresh machine: no data folder, no Airflow metadata DB yet."""
     home = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DYADWATCH_")}
     env["DYADWATCH_HOME"] = str(home)
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
 
     first = dyadwatch("run", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
+    assert "Preparing Airflow's metadata database" in out
     assert "Sources read: 6" in out
     assert f"Warehouse: {home / 'warehouse.duckdb'}" in out
     assert "Failures recorded: 1" in out and "404" in out
