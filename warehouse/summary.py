@@ -99,7 +99,7 @@ def format_run_summary(settings: Settings, summary: dict[str, Any]) -> str:
         )
     kinds = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in summary["source_kinds"].items())
     lines = [
-        f"Sources read: {summary['sources_read']} ({kinds} known to the warehouse)",
+        f"Sources read: {summary['sources_read']} (the warehouse knows {kinds})",
         f"Articles: {summary['articles_new']} new "
         f"({summary['new_relevant']} relevant to the dyad, {summary['new_not_relevant']} not), "
         f"{summary['articles_already_seen']} already seen",

@@ -10,18 +10,9 @@ import tomllib
 import duckdb
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, SEED_CATEGORIES
 
 pytestmark = pytest.mark.airflow
-
-SEED_CATEGORIES = {
-    "border_security",
-    "trade_economy",
-    "military_cooperation",
-    "diplomacy",
-    "multilateral",
-    "afghanistan",
-}
 
 
 def dyadwatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO, LoopbackSite
+from tests.conftest import REPO, SEED_CATEGORIES, LoopbackSite
 
 pytestmark = pytest.mark.airflow
 
@@ -140,14 +140,7 @@ def test_ingest_then_alerts_end_to_end_and_rerun_adds_nothing(
     assert articles[site.url("/news/mortar-panjgur.html")] is True
     assert articles[site.url("/news/cricket.html")] is False
     assert seed[1] is True
-    assert {
-        "border_security",
-        "trade_economy",
-        "military_cooperation",
-        "diplomacy",
-        "multilateral",
-        "afghanistan",
-    } <= seed_categories
+    assert SEED_CATEGORIES <= seed_categories
     assert evidence_ok
     # every bad input is a recorded failure with its reason; the rest of the run loaded
     assert failures[site.url("/news/gone.html")].startswith("http_status: HTTP 404")
