@@ -18,18 +18,21 @@ A rule is a dict (a ``[[rule]]`` table of the watch file)::
 
     id            required, unique
     description   free text, shown in the message
-    categories    any-of list of signal categories (absent: any article)
+    categories    any-of list of signal categories (absent: any category)
     min_relevance article relevance at least this (default 0)
-    tone_below    article tone_score below this (optional)
-    tone_above    article tone_score above this (optional)
+    tone_below    the matching signal's tone_score below this (optional)
+    tone_above    the matching signal's tone_score above this (optional)
+    keywords      any-of list of regular expressions searched (case-insensitive) in
+                  the matching signal's evidence sentence or the article title
     actors        any-of list of actor entity ids or names found in the article
     places        any-of list of place entity ids or names found in the article
-    keywords      any-of list of regular expressions searched (case-insensitive) in
-                  the title and text
     enabled       false to switch a rule off (default true)
 
-All given conditions must hold.  Only articles the tagger judged relevant are
-considered.
+A rule matches a relevant article that has at least one *signal* meeting the signal
+conditions (category, tone, keywords: the evidence an analyst reads in the alert),
+and whose article-level conditions (relevance, actors, places) hold.  A story mostly
+about cooperation that reports one clash still triggers a clash rule: the alert is
+about the event, and its evidence sentence shows which.
 """
 
 from __future__ import annotations
@@ -81,8 +84,8 @@ WHERE relevant AND batch_id IN (SELECT unnest(CAST(? AS VARCHAR[])))
 ORDER BY loaded_at, article_id
 """
 
-SELECT_CANDIDATE_CATEGORIES = """
-SELECT DISTINCT s.article_id, s.category
+SELECT_CANDIDATE_SIGNALS = """
+SELECT s.article_id, s.category, s.tone_score, s.evidence
 FROM signals AS s
 JOIN articles AS a USING (article_id)
 WHERE a.relevant AND a.batch_id IN (SELECT unnest(CAST(? AS VARCHAR[])))
@@ -203,34 +206,29 @@ class Rule:
             keywords=tuple(keywords),
         )
 
+    def _signal_matches(self, signal: _CandidateSignal, title: str) -> bool:
+        if self.categories and signal.category not in self.categories:
+            return False
+        if self.tone_below is not None and not signal.tone_score < self.tone_below:
+            return False
+        if self.tone_above is not None and not signal.tone_score > self.tone_above:
+            return False
+        if self.keywords:
+            return any(p.search(signal.evidence) or p.search(title) for p in self.keywords)
+        return True
+
     def match(self, article: _Candidate) -> list[str] | None:
-        """The matched categories (all of the article's if the rule names none), or
-        None when the article does not match."""
+        """The categories of the matching signals, or None when the article does not
+        match."""
         if (article.relevance or 0.0) < self.min_relevance:
             return None
-        if self.tone_below is not None and not (
-            article.tone_score is not None and article.tone_score < self.tone_below
-        ):
-            return None
-        if self.tone_above is not None and not (
-            article.tone_score is not None and article.tone_score > self.tone_above
-        ):
-            return None
-        if self.categories:
-            matched = sorted(self.categories & article.categories)
-            if not matched:
-                return None
-        else:
-            matched = sorted(article.categories)
         if self.actors and not (self.actors & article.entities["actor"]):
             return None
         if self.places and not (self.places & article.entities["place"]):
             return None
-        if self.keywords:
-            haystack = f"{article.title or ''}\n{article.text or ''}"
-            if not any(p.search(haystack) for p in self.keywords):
-                return None
-        return matched
+        title = article.title or ""
+        matched = {s.category for s in article.signals if self._signal_matches(s, title)}
+        return sorted(matched) or None
 
 
 def _str_list(raw: dict[str, Any], key: str, rule_id: str) -> list[str]:
@@ -254,6 +252,13 @@ def parse_rules(rules: list[dict[str, Any]]) -> list[Rule]:
     return parsed
 
 
+@dataclass(frozen=True)
+class _CandidateSignal:
+    category: str
+    tone_score: float
+    evidence: str
+
+
 @dataclass
 class _Candidate:
     article_id: str
@@ -261,7 +266,7 @@ class _Candidate:
     text: str | None
     relevance: float | None
     tone_score: float | None
-    categories: set[str] = field(default_factory=set)
+    signals: list[_CandidateSignal] = field(default_factory=list)
     entities: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
@@ -321,8 +326,10 @@ def _candidates(con: duckdb.DuckDBPyConnection, batch_ids: list[str]) -> list[_C
     by_id = {
         row[0]: _Candidate(*row) for row in con.execute(SELECT_CANDIDATES, [batch_ids]).fetchall()
     }
-    for article_id, category in con.execute(SELECT_CANDIDATE_CATEGORIES, [batch_ids]).fetchall():
-        by_id[article_id].categories.add(category)
+    for article_id, category, tone, evidence in con.execute(
+        SELECT_CANDIDATE_SIGNALS, [batch_ids]
+    ).fetchall():
+        by_id[article_id].signals.append(_CandidateSignal(category, tone, evidence))
     for article_id, kind, entity_id, name in con.execute(
         SELECT_CANDIDATE_MENTIONS, [batch_ids]
     ).fetchall():

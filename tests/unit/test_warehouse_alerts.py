@@ -59,9 +59,10 @@ def tagged(
         tone="conflict" if tone_score < 0 else "cooperation",
         tagger_version="tag-1",
     )
+    # one sentence per article: every signal's evidence is the whole text
     signals = [
-        records.Signal(a.article_id, c, 1.0, tone_score, f"Evidence for {c}.", i, i + 5, c, "tag-1")
-        for i, c in enumerate(categories)
+        records.Signal(a.article_id, c, 1.0, tone_score, text, 0, len(text), c, "tag-1")
+        for c in categories
     ]
     mentions = [
         records.Mention(a.article_id, f"{kind}:{n.lower()}", kind, n, "PK", n, 0, 1, "tag-1")
@@ -233,7 +234,7 @@ def test_the_message_names_rule_outlet_evidence_and_url(settings: Settings, con)
         "Published: 2024-01-17",
         "Relevance: 0.95",
         "Tone: -8.0 (conflict)",
-        '- armed_clash: "Evidence for armed_clash."',
+        '- armed_clash: "Iranian missiles struck a village in Panjgur, Balochistan."',
         "URL: https://x.example/clash",
     ):
         assert part in body
@@ -252,3 +253,38 @@ def test_an_unwritable_sink_fails_the_alert_and_keeps_it(tmp_path: Path, con) ->
     row = con.execute("SELECT status, attempts, last_error FROM alerts").fetchone()
     assert row[:2] == ("failed", 1)
     assert "cannot write" in row[2]
+
+
+def test_tone_bounds_apply_to_the_matching_signal_not_the_article_average(settings) -> None:
+    """A cooperative story that also reports a clash triggers the clash rule; the clash
+    sentence is the evidence."""
+    rows = tagged(
+        "https://x.example/mixed",
+        "The ministers signed a trade deal.",
+        ["trade_economy"],
+        tone_score=6.0,
+        relevance=0.9,
+    )
+    clash = records.Signal(
+        rows["articles"][0]["article_id"],
+        "armed_clash",
+        0.9,
+        -9.0,
+        "Guards exchanged fire.",
+        0,
+        22,
+        "exchanged fire",
+        "tag-1",
+    )
+    rows["signals"].append(clash.to_row())
+    load(settings, "run-mixed", rows)
+    with connect(settings.warehouse_path) as con:
+        fired = evaluate_alert_rules(
+            con,
+            [
+                {"id": "clash", "categories": ["armed_clash"], "tone_below": -5},
+                {"id": "clash-keyword", "categories": ["armed_clash"], "keywords": ["signed"]},
+            ],
+            now=NOW,
+        )
+    assert [(f.rule_id, f.categories) for f in fired] == [("clash", ["armed_clash"])]
