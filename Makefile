@@ -11,7 +11,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export DYADWATCH_HOME ?= $(CURDIR)/data
 
-.PHONY: run test lint format install install-dev clean
+.PHONY: run test lint format install install-dev clean eval bench report eval-extract
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,25 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# tagger scores on the labelled dev set (seeds/devset): table + build/eval/tagger.json;
+# fails when a score falls below its floor in tests/eval/tagger_baseline.json
+eval: $(VENV)/.installed
+	$(BIN)/python -m extractors.eval_tagger
+
+# the analyst views on a generated warehouse of 1M articles / 10M signals (median seconds)
+bench: $(VENV)/.installed
+	$(BIN)/python -m tests.bench.bench_views
+
+# data/report.html: trends, cooperation-conflict index, spikes, places, latest stories
+report: $(VENV)/.installed
+	$(BIN)/dyadwatch report
+
+# extraction on the article-extraction benchmark (../shared/corpus/extraction): ours vs
+# bare trafilatura, per-page table + predictions + build/eval/extraction.json; fails when
+# a score falls below its floor in tests/eval/extraction_baseline.json
+eval-extract: $(VENV)/.installed
+	$(BIN)/python -m extractors.evaluate
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

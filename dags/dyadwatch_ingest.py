@@ -95,9 +95,9 @@ def dyadwatch_ingest():
     @task(pool=WRITER_POOL, outlets=[WAREHOUSE])
     def load_pending_batches(batch_id: str) -> dict:
         from dyadwatch.settings import get_settings
-        from warehouse.load import load_pending_batches
+        from warehouse.runs import load_batches  # gazetteer -> entities, then the batches
 
-        return load_pending_batches(get_settings()).to_dict()
+        return load_batches(get_settings())
 
     run_key = read_feed_state()
     articles = extract_articles(fetch_pages(select_new_entries(fetch_feeds(run_key))))

@@ -66,6 +66,8 @@ class FeedState:
     last_success_at: datetime | None = None
     consecutive_failures: int = 0
     next_due_at: datetime | None = None
+    disabled_reason: str | None = None  # set when a 410 or a long run of failures stops it
+    disabled_at: datetime | None = None
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +113,13 @@ class Article:
     tone_score: float | None = None
     tone: str | None = None  # 'cooperation' | 'conflict' | 'mixed' | 'neutral'
     tagger_version: str | None = None
+    # near-duplicate cluster: the article_id of the story's first copy (set at load)
+    story_id: str | None = None
+    # the raw page kept for re-extraction (extractors/rawstore.py) and how it was read
+    raw_sha256: str | None = None
+    raw_charset: str | None = None
+    extraction_status: str = "ok"  # loaded articles are 'ok'; other statuses go to fetch_log
+    extraction_method: str | None = None  # 'trafilatura' | 'readability' | 'seed'
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +162,39 @@ class Mention:
 
 
 @dataclass
+class Quote:
+    """A quotation in an article and who said it ("...," Hussain said)."""
+
+    article_id: str
+    speaker: str  # as written: "Hussain", "a Foreign Office spokeswoman"
+    text: str  # the quoted words, without the quotation marks
+    start: int  # char offsets of the quoted words in the article text
+    end: int
+    tagger_version: str
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Amount:
+    """A quantity in an article: money, energy, volume, with a target year if one is set."""
+
+    article_id: str
+    kind: str  # 'money' | 'power' | 'volume' | 'weight' | 'count'
+    value: float  # in ``unit``, multipliers applied ("$5 billion" -> 5e9 USD)
+    unit: str  # 'USD', 'PKR', 'IRR', 'EUR', 'MW', 'litre', 'tonne', 'barrel', ...
+    text: str  # as written
+    start: int
+    end: int
+    target_year: int | None = None  # "by 2028"
+    tagger_version: str = ""
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class TagResult:
     """Everything the tagger says about one article."""
 
@@ -163,6 +205,8 @@ class TagResult:
     tagger_version: str
     signals: list[Signal] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    amounts: list[Amount] = field(default_factory=list)
 
     @property
     def categories(self) -> list[str]:

@@ -6,7 +6,7 @@ over loopback, into ``./data/warehouse.duckdb``.
 
 | variable | default | meaning |
 | --- | --- | --- |
-| DYADWATCH_HOME | ./data | data directory (warehouse, staged batches, alert sink) |
+| DYADWATCH_HOME | ./data | data directory (warehouse, staged batches, raw pages, alert sink) |
 | DYADWATCH_MODE | offline | ``offline``: the bundled snapshot; ``live``: the feeds file |
 | DYADWATCH_SEEDS | <repo>/seeds | where the seed articles, feed lists and watch file live |
 | DYADWATCH_FEEDS | seeds/feeds.toml | feed list used in live mode (enabled entries only) |
@@ -15,10 +15,21 @@ over loopback, into ``./data/warehouse.duckdb``.
 | DYADWATCH_HTTP_MAX_BYTES | 5000000 | bytes read from one response before it is cut |
 | DYADWATCH_HTTP_MAX_REDIRECTS | 5 | redirects followed |
 | DYADWATCH_HTTP_CONCURRENCY | 8 | pages fetched at once |
+| DYADWATCH_PER_HOST_CONCURRENCY | 2 | requests in flight to one host at once |
+| DYADWATCH_PER_HOST_DELAY | 1.0 | seconds between the starts of two requests to one host |
+| DYADWATCH_HTTP_RETRIES | 2 | retries of a transient failure (connect error, timeout, 5xx, 429) |
+| DYADWATCH_HTTP_RETRY_BACKOFF | 1.0 | first retry wait in seconds (doubled each time, jittered) |
+| DYADWATCH_RETRY_AFTER_MAX | 30 | longest ``Retry-After`` waited; a longer one backs the feed off |
+| DYADWATCH_FEED_BACKOFF | 1800 | seconds a feed rests after a failure (doubled per failure) |
+| DYADWATCH_FEED_BACKOFF_MAX | 86400 | longest rest of a failing feed, in seconds |
+| DYADWATCH_FEED_DISABLE_AFTER | 10 | failures in a row that disable a feed (a 410 at once) |
+| DYADWATCH_ROBOTS | 1 | honour robots.txt for article pages |
 | DYADWATCH_USER_AGENT | dyadwatch/<version> (+contact) | identifying User-Agent |
 | DYADWATCH_CONTACT | (empty) | contact URL or e-mail put in the User-Agent |
 | DYADWATCH_ALLOW_PRIVATE_ADDRESSES | 0 | allow URLs on loopback/private hosts (tests) |
+| DYADWATCH_ALLOWED_HOSTS | (empty) | hosts exempt from the private-address check |
 | DYADWATCH_ALERT_URLS | (empty) | Apprise URLs, whitespace separated; empty: JSON lines sink |
+| DYADWATCH_ALERT_CHANNEL_<NAME> | (none) | Apprise URLs of a channel that rules name |
 | DYADWATCH_LOCK_TIMEOUT | 120 | seconds a load waits for the warehouse write lock |
 | AIRFLOW_HOME | <repo>/.airflow | Airflow's own home (SQLite metadata DB) for ``dyadwatch run`` |
 
@@ -38,6 +49,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # Names the DAG files share: the Asset the load publishes and the one-slot writer pool.
 WAREHOUSE_ASSET_URI = "dyadwatch://warehouse/articles"
 WRITER_POOL = "dyadwatch_warehouse"
+CHANNEL_PREFIX = "DYADWATCH_ALERT_CHANNEL_"
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -57,10 +69,21 @@ class Settings:
     http_max_bytes: int = 5_000_000
     http_max_redirects: int = 5
     http_concurrency: int = 8
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    http_retries: int = 2
+    http_retry_backoff: float = 1.0
+    retry_after_max: float = 30.0
+    feed_backoff: float = 1800.0
+    feed_backoff_max: float = 86400.0
+    feed_disable_after: int = 10
+    honour_robots: bool = True
     user_agent: str = f"dyadwatch/{VERSION}"
     contact: str = ""
     allow_private_addresses: bool = False
+    allowed_hosts: tuple[str, ...] = ()
     alert_urls: tuple[str, ...] = ()
+    alert_channels: tuple[tuple[str, tuple[str, ...]], ...] = ()
     lock_timeout: float = 120.0
     airflow_home: Path = PACKAGE_ROOT / ".airflow"
 
@@ -78,6 +101,11 @@ class Settings:
         return self.home / "work"
 
     @property
+    def raw_dir(self) -> Path:
+        """Raw fetched pages, gzip-compressed, by sha256: ``raw/ab/cd/<sha256>.html.gz``."""
+        return self.home / "raw"
+
+    @property
     def alerts_file(self) -> Path:
         return self.home / "alerts.jsonl"
 
@@ -88,6 +116,11 @@ class Settings:
     @property
     def seed_articles_dir(self) -> Path:
         return self.seeds_dir / "seed"
+
+    @property
+    def alert_channel_urls(self) -> dict[str, tuple[str, ...]]:
+        """Named alert channels (lower-case name -> Apprise URLs) from the environment."""
+        return dict(self.alert_channels)
 
     @property
     def logs_dir(self) -> Path:
@@ -138,10 +171,30 @@ class Settings:
             http_max_bytes=int(env.get("DYADWATCH_HTTP_MAX_BYTES") or 5_000_000),
             http_max_redirects=int(env.get("DYADWATCH_HTTP_MAX_REDIRECTS") or 5),
             http_concurrency=int(env.get("DYADWATCH_HTTP_CONCURRENCY") or 8),
+            per_host_concurrency=int(env.get("DYADWATCH_PER_HOST_CONCURRENCY") or 2),
+            per_host_delay=float(env.get("DYADWATCH_PER_HOST_DELAY") or 1.0),
+            http_retries=int(env.get("DYADWATCH_HTTP_RETRIES") or 2),
+            http_retry_backoff=float(env.get("DYADWATCH_HTTP_RETRY_BACKOFF") or 1.0),
+            retry_after_max=float(env.get("DYADWATCH_RETRY_AFTER_MAX") or 30.0),
+            feed_backoff=float(env.get("DYADWATCH_FEED_BACKOFF") or 1800.0),
+            feed_backoff_max=float(env.get("DYADWATCH_FEED_BACKOFF_MAX") or 86400.0),
+            feed_disable_after=int(env.get("DYADWATCH_FEED_DISABLE_AFTER") or 10),
+            honour_robots=_bool(env.get("DYADWATCH_ROBOTS"), default=True),
             user_agent=env.get("DYADWATCH_USER_AGENT") or f"dyadwatch/{VERSION}",
             contact=env.get("DYADWATCH_CONTACT") or "",
             allow_private_addresses=_bool(env.get("DYADWATCH_ALLOW_PRIVATE_ADDRESSES")),
+            allowed_hosts=tuple(
+                h.lower()
+                for h in (env.get("DYADWATCH_ALLOWED_HOSTS") or "").replace(",", " ").split()
+            ),
             alert_urls=tuple((env.get("DYADWATCH_ALERT_URLS") or "").split()),
+            alert_channels=tuple(
+                sorted(
+                    (key.removeprefix(CHANNEL_PREFIX).lower(), tuple(value.split()))
+                    for key, value in env.items()
+                    if key.startswith(CHANNEL_PREFIX) and value.strip()
+                )
+            ),
             lock_timeout=float(env.get("DYADWATCH_LOCK_TIMEOUT") or 120.0),
             airflow_home=Path(env.get("AIRFLOW_HOME") or PACKAGE_ROOT / ".airflow").resolve(),
         )

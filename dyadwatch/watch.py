@@ -107,6 +107,10 @@ class Category:
     cues: tuple[Cue, ...]
     tone: float = 0.0  # default tone of a signal of this category, -10..+10
     relational: bool = True  # its cues count as "relation" evidence for dyad relevance
+    counter_frame: bool = False  # "joint action against <cue>" is cooperation (see ToneSettings)
+    # the article carries the category only when one of its signals scores this much
+    min_score: float = 0.5
+    weak: frozenset[str] = frozenset()  # generic cues: a signal on them alone scores less
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,21 @@ class RelevanceSettings:
     list_min_countries: int = 4  # a sentence naming this many countries is a list
     max_signals_per_category: int = 3
     relation_cues: tuple[str, ...] = ()
+    # signal score: a cue (a weak cue) + naming both sides (one side) + a border place +
+    # several cues; the article keeps a category when a signal reaches its min_score
+    score_cue: float = 0.5
+    score_weak_cue: float = 0.3
+    score_both_sides: float = 0.25
+    score_one_side: float = 0.1
+    score_border_place: float = 0.1
+    score_several_cues: float = 0.1
+    category_min_score: float = 0.5
+    # relevance evidence weights (combined by noisy-or)
+    title_with_relation: float = 0.6
+    title_co_mention: float = 0.35
+    sentence_with_relation: float = 0.4
+    sentence_co_mention: float = 0.15
+    border_place: float = 0.15
     # phrases that stand for both sides in a relevant article ("the two countries")
     dyad_references: tuple[str, ...] = ()
 
@@ -140,6 +159,11 @@ class ToneSettings:
     conflict_below: float = -1.5
     mixed_strength: float = 4.0  # a signal this far from 0 counts as "strong"
     max_adjustment: float = 4.0  # tone words move a signal's tone at most this much
+    # "action against militants": a cue of a ``counter_frame`` category right after one of
+    # the ``[tone.counter]`` terms (Urdu/Persian: also right before one) is the target of
+    # action, not violence reported; its signal takes this tone when the sentence names
+    # both sides (joint action), else 0, before tone words
+    counter_frame_tone: float = 3.0
 
 
 @dataclass(eq=False)
@@ -158,7 +182,7 @@ class Term:
 class Hit(NamedTuple):
     start: int
     end: int
-    role: str  # 'entity' | 'cue' | 'tone' | 'relation' | 'negator'
+    role: str  # 'entity' | 'cue' | 'tone' | 'relation' | 'negator' | 'counter'
     data: Any
     arabic: bool
 
@@ -427,6 +451,22 @@ def _is_case_sensitive(term: str) -> bool:
     )
 
 
+_WEIGHTS = (
+    "score_cue",
+    "score_weak_cue",
+    "score_both_sides",
+    "score_one_side",
+    "score_border_place",
+    "score_several_cues",
+    "category_min_score",
+    "title_with_relation",
+    "title_co_mention",
+    "sentence_with_relation",
+    "sentence_co_mention",
+    "border_place",
+)
+
+
 def _alias_key(alias: str) -> str:
     return " ".join(WORD.findall(fold(alias.rstrip("*"))))
 
@@ -468,6 +508,12 @@ def load_watch(path: Path) -> Watch:
         dyad_references=_str_list(
             rel.get("dyad_references"), "relevance.dyad_references", problems
         ),
+        **{
+            key: w
+            for key in _WEIGHTS
+            if key in rel
+            and (w := _number(rel[key], f"relevance.{key}", problems, 0, 1)) is not None
+        },
     )
     for term in relevance.relation_cues:
         guarded(lexicon.add_term, term, "relation", term, _is_case_sensitive(term))
@@ -488,7 +534,13 @@ def load_watch(path: Path) -> Watch:
         conflict_below=float(labels.get("conflict_below", -1.5)),
         mixed_strength=float(labels.get("mixed_strength", 4.0)),
         max_adjustment=float(tone_data.get("max_adjustment", 4.0)),
+        counter_frame_tone=float(tone_data.get("counter_frame_tone", 3.0)),
     )
+    counter = tone_data.get("counter", {})
+    for word in _str_list(counter.get("before"), "tone.counter.before", problems):
+        guarded(lexicon.add_term, word, "counter", "before")
+    for word in _str_list(counter.get("after"), "tone.counter.after", problems):
+        guarded(lexicon.add_term, word, "counter", "after")
 
     neg = data.get("negation", {})
     before = _str_list(neg.get("before"), "negation.before", problems)
@@ -620,18 +672,25 @@ def load_watch(path: Path) -> Watch:
                 cue_tones[cue_src] = v
         if not terms and not patterns:
             problems.append(f"{where}: needs at least one term or pattern")
+        weak = frozenset(_str_list(c.get("weak"), f"{where}.weak", problems))
+        for cue_src in sorted(weak - known):
+            problems.append(f"{where}.weak: {cue_src!r} is not one of its terms/patterns")
+        min_score = c.get("min_score", relevance.category_min_score)
+        min_score = _number(min_score, f"{where}.min_score", problems, 0, 1) or 0.0
         cues: list[Cue] = []
         for term in terms:
             cs = _is_case_sensitive(term)
             cue_tone = cue_tones.get(term)
-            entry = guarded(lexicon.add_term, term, "cue", (cname, term, cue_tone), cs)
+            payload = (cname, term, cue_tone, term in weak)
+            entry = guarded(lexicon.add_term, term, "cue", payload, cs)
             if entry is not None:
                 tail = r"\w*(?!\w)" if term.endswith("*") else r"(?!\w)"
                 rx = entry.regex or re.compile(re.escape(fold(term).rstrip("*")) + tail)
                 cues.append(Cue(term, rx, cue_tone))
         for pattern in patterns:
             cue_tone = cue_tones.get(pattern)
-            rx = guarded(lexicon.add_pattern, pattern, "cue", (cname, pattern, cue_tone))
+            payload = (cname, pattern, cue_tone, pattern in weak)
+            rx = guarded(lexicon.add_pattern, pattern, "cue", payload)
             if rx is not None:
                 cues.append(Cue(pattern, rx, cue_tone, is_pattern=True))
         categories[cname] = Category(
@@ -640,6 +699,9 @@ def load_watch(path: Path) -> Watch:
             cues=tuple(cues),
             tone=default_tone,
             relational=bool(c.get("relational", True)),
+            counter_frame=bool(c.get("counter_frame", False)),
+            min_score=min_score,
+            weak=weak,
         )
 
     # alert rules: validated, kept as raw dicts for the warehouse's evaluator

@@ -8,21 +8,29 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
+from lxml import etree
 
 from dyadwatch.records import FeedState, FetchAttempt, ParsedEntry, Source
 from dyadwatch.settings import Settings
 from extractors.http import Fetched, fetch_url, run_client
 from extractors.runfiles import RunFiles
+from extractors.safety import check_feed_xml
 from extractors.sources import load_feed_sources
 from extractors.urls import canonical_url
 
 log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
 
 
 @dataclass
@@ -61,10 +69,77 @@ def _entry_link(entry: Any) -> str | None:
     return str(link)
 
 
+_SITEMAP_ROOT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?(urlset|sitemapindex)[\s>]")
+
+
+def looks_like_sitemap(body: bytes) -> bool:
+    """Whether a body is an XML sitemap (``<urlset>`` or ``<sitemapindex>``)."""
+    return bool(_SITEMAP_ROOT.search(body[:4096]))
+
+
+def _sitemap_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_sitemap(body: bytes, *, url: str, source_id: str) -> ParsedFeed:
+    """A sitemap's ``<url>`` entries (``<loc>``, ``<lastmod>``, Google News title/date).
+
+    Parsed with lxml with entities and network off; a sitemap index is reported as
+    malformed (add its child sitemaps instead).
+    """
+    result = ParsedFeed(version="sitemap")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        result.malformed = f"XMLSyntaxError: {exc}"
+        return result
+    if root is None:
+        result.malformed = "empty sitemap"
+        return result
+    if etree.QName(root).localname == "sitemapindex":
+        result.malformed = "a sitemap index: add the sitemaps it lists instead"
+        return result
+    seen: set[str] = set()
+    for node in root.iter("{*}url"):
+        loc = node.findtext("{*}loc")
+        if not loc or not loc.strip().lower().startswith(("http://", "https://")):
+            result.skipped += 1
+            continue
+        canonical = canonical_url(loc.strip())
+        if canonical in seen:
+            continue
+        seen.add(canonical)
+        published = node.findtext(".//{*}publication_date") or node.findtext("{*}lastmod")
+        result.entries.append(
+            ParsedEntry(
+                source_id=source_id,
+                url=canonical,
+                title=node.findtext(".//{*}news/{*}title"),
+                published_at=_sitemap_time(published),
+            )
+        )
+    return result
+
+
 def parse_feed(
-    body: bytes, *, url: str, source_id: str, content_type: str | None = None
+    body: bytes,
+    *,
+    url: str,
+    source_id: str,
+    content_type: str | None = None,
+    kind: str = "feed",
 ) -> ParsedFeed:
-    """Parse a feed body into entries with canonical article URLs."""
+    """Parse a feed (or, for ``kind='sitemap'`` or a ``<urlset>`` body, a sitemap) into
+    entries with canonical article URLs."""
+    if kind == "sitemap" or looks_like_sitemap(body):
+        return parse_sitemap(body, url=url, source_id=source_id)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -102,13 +177,66 @@ class FeedOutcome:
     state: FeedState
     attempts: list[FetchAttempt]
     entries: list[ParsedEntry]
+    skipped: str | None = None  # 'disabled' | 'backoff': not fetched this run
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.attempts) and not self.attempts[-1].ok
+
+    @property
+    def not_modified(self) -> bool:
+        return bool(self.attempts) and self.attempts[-1].status == 304
+
+
+def feed_backoff_seconds(settings: Settings, failures: int) -> float:
+    """How long a feed rests after ``failures`` failures in a row (doubling, capped)."""
+    if failures <= 0:
+        return 0.0
+    return min(settings.feed_backoff_max, settings.feed_backoff * 2 ** (failures - 1))
+
+
+def _record_failure(
+    settings: Settings, state: FeedState, fetched: Fetched, attempt: FetchAttempt, now: datetime
+) -> None:
+    """Count a failure; back the feed off, or disable it after a 410 or too many."""
+    state.consecutive_failures += 1
+    if attempt.status == 410:
+        state.disabled_reason = "HTTP 410 Gone: the publisher removed this feed"
+    elif state.consecutive_failures >= settings.feed_disable_after:
+        state.disabled_reason = (
+            f"{state.consecutive_failures} consecutive failures; last: "
+            f"{attempt.error_class}: {attempt.error_message}"
+        )[:500]
+    if state.disabled_reason:
+        state.disabled_at = now
+        state.next_due_at = None
+        log.warning("Feed %s disabled: %s", attempt.url, state.disabled_reason)
+        return
+    rest = feed_backoff_seconds(settings, state.consecutive_failures)
+    if fetched.retry_after is not None:
+        rest = max(rest, fetched.retry_after)
+    state.next_due_at = now + timedelta(seconds=rest)
 
 
 def fetch_feed(
-    client: Any, settings: Settings, source: Source, previous: FeedState | None
+    client: Any,
+    settings: Settings,
+    source: Source,
+    previous: FeedState | None,
+    *,
+    now: datetime | None = None,
 ) -> FeedOutcome:
-    """Fetch and parse one feed; a failure is recorded, never raised."""
+    """Fetch and parse one feed; a failure is recorded, never raised.
+
+    A disabled feed, or one resting after failures (``next_due_at`` in the future), is
+    not fetched: its state is carried over and nothing is logged for it.
+    """
     prev = previous or FeedState(source_id=source.source_id)
+    now = now or datetime.now(UTC)
+    if prev.disabled_reason:
+        return FeedOutcome(source, replace(prev), [], [], skipped="disabled")
+    if prev.next_due_at and prev.next_due_at > now:
+        return FeedOutcome(source, replace(prev), [], [], skipped="backoff")
     fetched: Fetched = fetch_url(
         client,
         source.url,
@@ -118,9 +246,9 @@ def fetch_feed(
         deadline_s=settings.http_timeout,
         etag=prev.etag,
         last_modified=prev.last_modified,
+        accept=FEED_ACCEPT,
     )
     attempt = fetched.attempt
-    now = attempt.attempted_at or datetime.now(UTC)
     state = FeedState(
         source_id=source.source_id,
         etag=prev.etag,
@@ -131,35 +259,47 @@ def fetch_feed(
         next_due_at=None,
     )
     if not fetched.ok:
-        state.consecutive_failures += 1
-        return FeedOutcome(source, state, [attempt], [])
-    state.consecutive_failures = 0
-    state.last_success_at = now
+        _record_failure(settings, state, fetched, attempt, now)
+        return FeedOutcome(source, state, fetched.attempts, [])
     if fetched.not_modified:
-        return FeedOutcome(source, state, [attempt], [])
-    state.etag = fetched.etag
-    state.last_modified = fetched.last_modified
+        state.consecutive_failures = 0
+        state.last_success_at = attempt.attempted_at or now
+        return FeedOutcome(source, state, fetched.attempts, [])
+    body = fetched.body or b""
+    refusal = check_feed_xml(body)
+    if refusal:
+        attempt.ok = False
+        attempt.error_class = refusal.error_class
+        attempt.error_message = refusal.message
+        _record_failure(settings, state, fetched, attempt, now)
+        return FeedOutcome(source, state, fetched.attempts, [])
     ctype = fetched.content_type
     if fetched.charset and ctype:
         ctype = f"{ctype}; charset={fetched.charset}"
     parsed = parse_feed(
-        fetched.body or b"",
+        body,
         url=fetched.final_url or source.url,
         source_id=source.source_id,
         content_type=ctype,
+        kind=source.kind,
     )
     if parsed.malformed and not parsed.entries:
         attempt.ok = False
         attempt.error_class = "parse_error"
         attempt.error_message = f"feed could not be parsed: {parsed.malformed}"[:500]
-        state.consecutive_failures = prev.consecutive_failures + 1
-        state.last_success_at = prev.last_success_at
         # keep the old validators so a fixed feed is fetched again in full
-        state.etag, state.last_modified = prev.etag, prev.last_modified
-    elif parsed.malformed:
+        _record_failure(settings, state, fetched, attempt, now)
+        return FeedOutcome(source, state, fetched.attempts, [])
+    if parsed.malformed:
         attempt.error_class = "malformed_feed"
-        attempt.error_message = f"parsed {len(parsed.entries)} entries despite: {parsed.malformed}"
-    return FeedOutcome(source, state, [attempt], parsed.entries)
+        attempt.error_message = (
+            f"parsed {len(parsed.entries)} entries despite: {parsed.malformed}"
+        )[:500]
+    state.consecutive_failures = 0
+    state.last_success_at = attempt.attempted_at or now
+    state.etag = fetched.etag
+    state.last_modified = fetched.last_modified
+    return FeedOutcome(source, state, fetched.attempts, parsed.entries)
 
 
 def fetch_feeds(settings: Settings, run_key: str) -> dict[str, int]:
@@ -190,13 +330,16 @@ def fetch_feeds(settings: Settings, run_key: str) -> dict[str, int]:
     files.write("entries", entries.values())
     summary = {
         "feeds": len(sources),
-        "feeds_failed": sum(1 for o in outcomes if not o.attempts[0].ok),
-        "feeds_not_modified": sum(1 for o in outcomes if o.attempts[0].status == 304),
+        "feeds_failed": sum(1 for o in outcomes if o.failed),
+        "feeds_not_modified": sum(1 for o in outcomes if o.not_modified),
+        "feeds_resting": sum(1 for o in outcomes if o.skipped == "backoff"),
+        "feeds_disabled": sum(1 for o in outcomes if o.skipped == "disabled"),
         "entries": len(entries),
     }
     log.info(
         "Read %(feeds)d feeds: %(entries)d distinct entries, %(feeds_not_modified)d unchanged "
-        "(304), %(feeds_failed)d failed",
+        "(304), %(feeds_failed)d failed, %(feeds_resting)d resting after failures, "
+        "%(feeds_disabled)d disabled",
         summary,
     )
     return summary

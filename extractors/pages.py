@@ -6,11 +6,14 @@ import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
-from dyadwatch.records import ParsedEntry
+from dyadwatch.records import FetchAttempt, ParsedEntry
 from dyadwatch.settings import Settings
-from extractors.http import fetch_url, run_client
+from extractors.http import Fetched, fetch_url, run_client
+from extractors.robots import RobotsCache
 from extractors.runfiles import RunFiles
+from extractors.safety import check_url
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +40,37 @@ def entries_to_fetch(files: RunFiles) -> list[ParsedEntry]:
 
 
 def fetch_pages(settings: Settings, run_key: str) -> dict[str, int]:
-    """Fetch the page of every new entry; write ``pages`` and ``fetch_log_pages``."""
+    """Fetch the page of every new entry; write ``pages`` and ``fetch_log_pages``.
+
+    Each page's host is asked for its robots.txt first (once per run); a disallowed
+    page is logged as ``robots_disallowed`` and not fetched.
+    """
     files = RunFiles(settings.work_dir, run_key)
     entries = entries_to_fetch(files)
     body_dir = files.dir / "pages"
     body_dir.mkdir(parents=True, exist_ok=True)
     pages: list[FetchedPage] = []
-    attempts = []
+    attempts: list[FetchAttempt] = []
     with run_client(settings) as client:
+        robots = RobotsCache(client, settings) if settings.honour_robots else None
 
-        def one(entry: ParsedEntry):
+        def one(entry: ParsedEntry) -> tuple[ParsedEntry, Fetched]:
+            # our own safety first: robots.txt of a refused host is not even asked for
+            refusal = check_url(entry.url, settings) or (
+                robots.check(entry.url) if robots else None
+            )
+            if refusal:
+                return entry, Fetched(
+                    attempt=FetchAttempt(
+                        url=entry.url,
+                        kind="page",
+                        ok=False,
+                        source_id=entry.source_id,
+                        error_class=refusal.error_class,
+                        error_message=refusal.message[:500],
+                        attempted_at=datetime.now(UTC),
+                    )
+                )
             return entry, fetch_url(
                 client,
                 entry.url,
@@ -59,7 +83,7 @@ def fetch_pages(settings: Settings, run_key: str) -> dict[str, int]:
 
         with ThreadPoolExecutor(max_workers=max(1, settings.http_concurrency)) as pool:
             for entry, fetched in pool.map(one, entries):
-                attempts.append(fetched.attempt)
+                attempts.extend(fetched.attempts)
                 if not fetched.ok or fetched.body is None:
                     continue
                 name = hashlib.sha256(entry.url.encode()).hexdigest()[:24] + ".html"
@@ -78,12 +102,15 @@ def fetch_pages(settings: Settings, run_key: str) -> dict[str, int]:
                         ),
                     )
                 )
+    robots_attempts = robots.attempts if robots else []
     files.write("pages", (asdict(p) for p in pages))
-    files.write("fetch_log_pages", attempts)
+    files.write("fetch_log_pages", [*robots_attempts, *attempts])
     summary = {"pages_wanted": len(entries), "pages_fetched": len(pages)}
     summary["pages_failed"] = summary["pages_wanted"] - summary["pages_fetched"]
+    summary["robots_disallowed"] = sum(1 for a in attempts if a.error_class == "robots_disallowed")
     log.info(
-        "Fetched %(pages_fetched)d of %(pages_wanted)d article pages (%(pages_failed)d failed)",
+        "Fetched %(pages_fetched)d of %(pages_wanted)d article pages (%(pages_failed)d failed, "
+        "%(robots_disallowed)d disallowed by robots.txt)",
         summary,
     )
     return summary

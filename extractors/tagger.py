@@ -23,11 +23,14 @@ The title only contributes to relevance: every offset indexes ``text``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
+from typing import Any, TextIO
 
-from dyadwatch.records import Article, Mention, Signal, TagResult
+from dyadwatch.records import Amount, Article, Mention, Quote, Signal, TagResult
 from dyadwatch.settings import Settings
 from dyadwatch.watch import DYAD_REFERENCE, Entity, Hit, Watch, fold, load_watch
 from extractors.runfiles import RunFiles
@@ -35,7 +38,17 @@ from extractors.runfiles import RunFiles
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-1"
+TAGGER_CODE_VERSION = "tagger-2"
+
+# a sentence's tone words override its topic's tone when they pull the other way this much
+FLIP_TONE_AT = 1.5
+# weight of a sentence's tone words (no signal in it) in the article tone; a signal: its score
+SENTENCE_TONE_WEIGHT = 0.4
+# an article of more sentences needs two signals of a category, or one this strong
+LONG_ARTICLE_SENTENCES = 8
+STRONG_SIGNAL = 0.75
+# weight in the article tone of a signal in a sentence naming both sides (others: 1)
+RELATIONAL_WEIGHT = 1.5
 
 _BORDER_PROVINCES = frozenset({"balochistan", "sistan_baluchestan"})
 
@@ -117,7 +130,7 @@ class _Sentence:
     """What one sentence holds (only sentences with at least one hit get one)."""
 
     __slots__ = ("span", "sides", "countries", "border_places", "relation", "dyad_ref")
-    __slots__ += ("cues", "tones", "negators")
+    __slots__ += ("cues", "tones", "negators", "counters")
 
     def __init__(self, span: tuple[int, int]) -> None:
         self.span = span
@@ -129,6 +142,7 @@ class _Sentence:
         self.cues: list[Hit] = []
         self.tones: list[Hit] = []
         self.negators: list[Hit] = []
+        self.counters: list[Hit] = []  # "against", "to stop", "کے خلاف" (tone.counter)
 
     def is_list(self, min_countries: int) -> bool:
         return len(self.countries) >= min_countries
@@ -160,6 +174,21 @@ def _negated(low: str, sent: _Sentence, start: int, end: int, arabic: bool) -> b
     return False
 
 
+def _countered(low: str, sent: _Sentence, cue: Hit) -> bool:
+    """Is ``cue`` what the sentence's actors act against ("joint action against terrorist
+    groups", "urged them to stop militant attacks"; Urdu/Persian "دہشت گردوں کے خلاف")?
+    A counter term at most 40 characters before it in its clause (Urdu/Persian: or right
+    after it)."""
+    for c in sent.counters:
+        if c.data == "before" and c.end <= cue.start and cue.start - c.end <= 40:
+            if not _CLAUSE_BREAK.search(low[c.end : cue.start]):
+                return True
+        elif cue.arabic and c.data == "after" and cue.end <= c.start <= cue.end + 30:
+            if not _CLAUSE_BREAK.search(low[cue.end : c.start]):
+                return True
+    return False
+
+
 def _noisy_or(probabilities: list[float]) -> float:
     p = 1.0
     for q in probabilities:
@@ -182,9 +211,216 @@ def _title_evidence(watch: Watch, title: str) -> float:
     for h in hits:
         if h.role == "relation" or (h.role == "cue" and watch.categories[h.data[0]].relational):
             relation = True
-    if len(sides) < 2 or len(countries) >= watch.relevance.list_min_countries:
+    rs = watch.relevance
+    if len(sides) < 2 or len(countries) >= rs.list_min_countries:
         return 0.0
-    return 0.6 if relation else 0.45
+    return rs.title_with_relation if relation else rs.title_co_mention
+
+
+# -- quotes and amounts ----------------------------------------------------------------
+
+_Q_OPEN, _Q_CLOSE = '"“«', '"”»'
+_SAY = r"(?:said|says|added|told|stated|noted|warned|insisted|declared)"
+_SPEAKER = r"(?P<s>(?:the |a |an )?[A-Z][^\s\"“”«».,;:!?]*(?:[ \-][^\s\"“”«».,;:!?]+){0,7}?)"
+_QUOTED = r"[\"“«](?P<q>[^\"“”«»\n]{8,600}?)[,.]?[\"”»]"
+# '"...," Hussain said' / '"...," said Hussain' / 'Hussain said: "..."' / '..., according to X.'
+_QUOTE_PATTERNS = (
+    re.compile(_QUOTED + r",?\s+" + _SPEAKER + r"\s+" + _SAY + r"\b"),
+    re.compile(_QUOTED + r",?\s+" + _SAY + r"\s+" + _SPEAKER + r"(?=[.,;]|\s+(?:on|in|at|who)\b)"),
+    None,  # 'Hussain said: "..."' -- found from the verb backwards (_SAY_THEN_QUOTE)
+    re.compile(
+        r"(?P<q>[A-Z][^.!?\n\"“”]{15,400}?),\s+according to\s+"
+        r"(?P<s>[^.,;\n\"“”]{2,80}?)(?=[.;]|,\s)"
+    ),
+)
+_NUMBER = r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_MULT = r"(?:\s?(?P<m>trillion|billion|million|thousand|crore|lakh|bn|mn|tn|m|k)\b)?"
+_CURRENCY_BEFORE = {
+    "$": "USD",
+    "us$": "USD",
+    "usd": "USD",
+    "rs": "PKR",
+    "rs.": "PKR",
+    "pkr": "PKR",
+    "€": "EUR",
+    "eur": "EUR",
+    "£": "GBP",
+}
+_CURRENCY_AFTER = {
+    "dollar": "USD",
+    "dollars": "USD",
+    "rupees": "PKR",
+    "rupee": "PKR",
+    "rials": "IRR",
+    "rial": "IRR",
+    "tomans": "IRT",
+    "toman": "IRT",
+    "euros": "EUR",
+    "yuan": "CNY",
+}
+_UNITS = {
+    "mw": ("power", "MW"),
+    "megawatt": ("power", "MW"),
+    "megawatts": ("power", "MW"),
+    "gw": ("power", "GW"),
+    "kv": ("power", "kV"),
+    "litres": ("volume", "litre"),
+    "litre": ("volume", "litre"),
+    "liters": ("volume", "litre"),
+    "barrels": ("volume", "barrel"),
+    "mmcfd": ("volume", "mmcfd"),
+    "tonnes": ("weight", "tonne"),
+    "tons": ("weight", "tonne"),
+    "tonne": ("weight", "tonne"),
+    "containers": ("count", "container"),
+    "trucks": ("count", "truck"),
+}
+_MULTIPLIER = {
+    "trillion": 1e12,
+    "tn": 1e12,
+    "billion": 1e9,
+    "bn": 1e9,
+    "million": 1e6,
+    "mn": 1e6,
+    "m": 1e6,
+    "thousand": 1e3,
+    "k": 1e3,
+    "crore": 1e7,
+    "lakh": 1e5,
+}
+_UNIT_WORDS = (
+    r"(?:\s?(?P<u>dollars?|rupees?|rials?|tomans?|euros|yuan|MW|megawatts?|GW|kV|litres?"
+    r"|liters|barrels|mmcfd|tonnes?|tons|containers|trucks)\b)"
+)
+_AMOUNT_PATTERNS = (
+    re.compile(
+        r"(?P<cur>US\$|\$|€|£|\b(?:USD|PKR|EUR|Rs\.?)\s?)" + _NUMBER + _MULT + _UNIT_WORDS + "?",
+        re.IGNORECASE,
+    ),
+    re.compile(r"(?<![$€£\d.,])(?P<cur>)" + _NUMBER + _MULT + _UNIT_WORDS, re.IGNORECASE),
+)
+_TARGET_YEAR = re.compile(r"\b(?:by|until|till|before)\s+(?:the end of\s+)?((?:20|19)\d\d)\b")
+
+
+_ACCORDING_TO = _QUOTE_PATTERNS[3]
+
+
+def _according_to(text: str) -> list[tuple[str, re.Match[str]]]:
+    """'..., according to X.' searched only around each "according to" (the pattern is
+    slow when tried at every capital letter of a long text)."""
+    out = []
+    i = text.find("according to")
+    searched_to = 0
+    while i != -1:
+        lo = max(searched_to, i - 420)
+        m = _ACCORDING_TO.search(text, lo, min(len(text), i + 120))
+        if m is not None and m.start() >= searched_to:
+            out.append((m.group("s"), m))
+            searched_to = m.end()
+        i = text.find("according to", i + 12)
+    return out
+
+
+_SAY_THEN_QUOTE = re.compile(r"\s" + _SAY + r"(?: \w+)?(?: that)?[:,]?\s+" + _QUOTED)
+_SPEAKER_BEFORE = re.compile(_SPEAKER + r"$")
+
+
+def _speaker_first(text: str) -> list[re.Match[str]]:
+    out = []
+    for m in _SAY_THEN_QUOTE.finditer(text):
+        head = text[max(0, m.start() - 90) : m.start()]
+        for i in range(len(head)):  # the longest speaker phrase right before the verb
+            if head[i].isupper() or head.startswith(("the ", "a ", "an "), i):
+                if i and head[i - 1] not in ' \n"“”(':
+                    continue
+                sm = _SPEAKER_BEFORE.match(head, i)
+                if sm:
+                    out.append((sm.group("s"), m))
+                    break
+    return out
+
+
+def find_quotes(text: str, article_id: str, version: str) -> list[Quote]:
+    """Quotations with their speaker; offsets are those of the quoted words."""
+    quotes: list[Quote] = []
+    taken: list[tuple[int, int]] = []
+    has_marks = any(c in text for c in _Q_OPEN)
+    for rx in _QUOTE_PATTERNS:
+        if rx is None:
+            found = _speaker_first(text) if has_marks else []
+        elif rx is _ACCORDING_TO:
+            found = _according_to(text)
+        elif has_marks:
+            found = [(m.group("s"), m) for m in rx.finditer(text)]
+        else:
+            continue
+        for speaker, m in found:
+            a, b = m.span("q")
+            if any(a < y and x < b for x, y in taken):
+                continue
+            speaker = speaker.strip()
+            if speaker.lower() in {"it", "he", "she", "they", "this", "that"}:
+                speaker = speaker.lower()
+            taken.append((a, b))
+            quotes.append(Quote(article_id, speaker, text[a:b], a, b, version))
+    quotes.sort(key=lambda q: q.start)
+    return quotes
+
+
+# an amount starts at a run of digits, or a currency sign/code at most 5 characters before
+_DIGIT_RUN = re.compile(r"\d[\d.,]*")
+_CURRENCY_LEAD = frozenset("$€£UuRrPpEe")
+
+
+def _amount_matches(text: str) -> list[re.Match[str]]:
+    """One match per number that is an amount candidate (a currency before it preferred),
+    trying the patterns only where a number stands instead of at every character."""
+    with_currency, plain = _AMOUNT_PATTERNS
+    out: list[re.Match[str]] = []
+    last_end = 0
+    for run in _DIGIT_RUN.finditer(text):
+        a = run.start()
+        if a < last_end:
+            continue
+        m = None
+        for pos in range(max(last_end, a - 5), a):
+            if text[pos] in _CURRENCY_LEAD:
+                m = with_currency.match(text, pos)
+                if m is not None and m.start("n") == a:
+                    break
+                m = None
+        if m is None:
+            m = plain.match(text, a)
+        if m is not None:
+            out.append(m)
+            last_end = m.end()
+    return out
+
+
+def find_amounts(text: str, article_id: str, version: str) -> list[Amount]:
+    """Money, power and volumes ("$5 billion", "Rs 2.5bn", "100MW"), with "by 2028"."""
+    amounts: list[Amount] = []
+    for m in _amount_matches(text):
+        cur, unit_word, mult = m.group("cur"), m.group("u"), m.group("m")
+        if not cur and not unit_word:
+            continue  # a bare number, a year, a date
+        if mult and mult.lower() in {"m", "k"} and not cur:
+            continue  # "5 m" of something
+        value = float(m.group("n").replace(",", "")) * _MULTIPLIER.get((mult or "").lower(), 1)
+        if cur:
+            kind, unit = "money", _CURRENCY_BEFORE.get(cur.strip().lower(), "USD")
+        elif unit_word.lower() in _CURRENCY_AFTER:
+            kind, unit = "money", _CURRENCY_AFTER[unit_word.lower()]
+        else:
+            kind, unit = _UNITS[unit_word.lower()]
+        year = _TARGET_YEAR.search(text, m.end(), min(len(text), m.end() + 80))
+        cut = text.find(".", m.end(), year.start()) if year else -1
+        target = int(year.group(1)) if year and cut == -1 else None
+        a, b = m.start(), m.end()
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        amounts.append(Amount(article_id, kind, value, unit, text[a:b], a, b, target, version))
+    return amounts
 
 
 # -- the tagger ------------------------------------------------------------------------
@@ -236,13 +472,19 @@ def tag_article(
             tone_hits.append((s, h))
         elif role == "negator":
             s.negators.append(h)
+        elif role == "counter":
+            s.counters.append(h)
 
     # -- mentions: longest match wins ("Pakistan Army" over "Pakistan") -------------
     mentions: list[Mention] = []
     entity_spans: list[tuple[int, int]] = []
     si = 0
+    seen_mentions: set[tuple[str, int]] = set()
     for h in _drop_contained(entity_hits):
         ent: Entity = h.data
+        if (ent.entity_id, h.start) in seen_mentions:
+            continue  # two aliases of one entity on the same words ("ایران", "ایرانی")
+        seen_mentions.add((ent.entity_id, h.start))
         mentions.append(
             Mention(
                 article_id,
@@ -298,11 +540,11 @@ def tag_article(
                 n_strong += 1
             else:
                 n_weak += 1
-    evidence += [0.4] * n_strong
-    evidence += [0.15] * min(3, n_weak)
+    evidence += [rs.sentence_with_relation] * n_strong
+    evidence += [rs.sentence_co_mention] * min(3, n_weak)
     if n_strong:
         evidence.append(0.5 * min(1.0, n_strong / n_sent))
-    evidence += [0.15] * min(2, len(places))
+    evidence += [rs.border_place] * min(2, len(places))
     if len(places & _BORDER_PROVINCES) == 2:
         evidence.append(0.3)
     relevance = _noisy_or(evidence)
@@ -324,10 +566,13 @@ def tag_article(
         if not _negated(low, s, h.start, h.end, h.arabic):
             s.tones.append(h)
     candidates: dict[str, list[tuple[float, int, Signal]]] = {}
+    relational_starts: set[int] = set()  # sentences naming both sides
     for s in info.values():
         if not s.cues:
             continue
         both = s.both_sides(min_c) or (s.dyad_ref and not s.is_list(min_c))
+        if both:
+            relational_starts.add(s.span[0])
         one = bool(s.sides) or bool(s.border_places)
         by_category: dict[str, list[Hit]] = {}
         for h in s.cues:
@@ -343,16 +588,25 @@ def tag_article(
             base = categories[category].tone if cue_tone is None else cue_tone
             adjust = sum(t.data for t in s.tones if t.end <= cue.start or t.start >= cue.end)
             adjust = max(-max_adj, min(max_adj, adjust))
-            if base * adjust < 0 and abs(adjust) >= 2.0:
+            if categories[category].counter_frame and _countered(low, s, cues[0]):
+                # what both sides act against is no conflict between them
+                base = tone_cfg.counter_frame_tone if both else 0.0
+                tone = max(-10.0, min(10.0, base + adjust))
+            elif cue_tone is None and base * adjust < 0 and abs(adjust) >= FLIP_TONE_AT:
                 # the sentence's action outweighs its topic: "agreed to fight militants"
+                # (a cue with its own tone -- "reopened the border" -- is the action itself)
                 tone = adjust
             else:
                 tone = max(-10.0, min(10.0, base + adjust))
-            score = 0.45 + (0.3 if both else 0.15 if one else 0.0)
+            strong = [c for c in cues if not c.data[3]]
+            score = rs.score_cue if strong else rs.score_weak_cue
+            if strong and cue.data[3]:
+                cue = strong[0]
+            score += rs.score_both_sides if both else rs.score_one_side if one else 0.0
             if s.border_places:
-                score += 0.1
+                score += rs.score_border_place
             if len({(c.start, c.end) for c in cues}) > 1:
-                score += 0.1
+                score += rs.score_several_cues
             score = round(min(1.0, score), 3)
             signal = Signal(
                 article_id,
@@ -367,14 +621,39 @@ def tag_article(
             )
             candidates.setdefault(category, []).append((score, a, signal))
     signals: list[Signal] = []
-    for items in candidates.values():
+    for category, items in candidates.items():
+        # the article carries a category only on strong enough evidence
+        floor = categories[category].min_score
+        best = max(score for score, _, _ in items)
+        if best < floor:
+            continue
+        # in a long article, one passing mention is no topic: it needs a second signal or
+        # a strong one (a specific cue in a sentence naming both sides)
+        if n_sent > LONG_ARTICLE_SENTENCES and best < STRONG_SIGNAL:
+            if sum(1 for score, _, _ in items if score >= floor) < 2:
+                continue
         items.sort(key=lambda x: (-x[0], x[1]))
         signals += [sig for _, _, sig in items[: rs.max_signals_per_category]]
     signals.sort(key=lambda sig: (sig.start, sig.category))
 
     # -- article tone ----------------------------------------------------------------
-    weight = sum(sig.score for sig in signals)
-    tone_score = sum(sig.tone_score * sig.score for sig in signals) / weight if weight else 0.0
+    # signals weighted by score, plus the tone words of sentences without a signal that
+    # name a side ("The consulate thanked Iranian authorities")
+    # a sentence naming both sides says most about the relation: it counts RELATIONAL_WEIGHT
+    # times
+    weights = [
+        sig.score * (RELATIONAL_WEIGHT if sig.start in relational_starts else 1.0)
+        for sig in signals
+    ]
+    weight = sum(weights)
+    total = sum(sig.tone_score * w for sig, w in zip(signals, weights, strict=True))
+    with_signal = {sig.start for sig in signals}
+    for s in info.values():
+        if s.tones and s.span[0] not in with_signal and (s.sides or s.dyad_ref):
+            adjust = sum(t.data for t in s.tones)
+            total += SENTENCE_TONE_WEIGHT * max(-max_adj, min(max_adj, adjust))
+            weight += SENTENCE_TONE_WEIGHT
+    tone_score = total / weight if weight else 0.0
     tone_score = round(tone_score, 2)
     strong_coop = any(sig.tone_score >= tone_cfg.mixed_strength for sig in signals)
     strong_conflict = any(sig.tone_score <= -tone_cfg.mixed_strength for sig in signals)
@@ -386,15 +665,25 @@ def tag_article(
         label = "mixed"
     else:
         label = "neutral"
-    return TagResult(True, relevance, tone_score, label, version, signals, mentions)
+    return TagResult(
+        True,
+        relevance,
+        tone_score,
+        label,
+        version,
+        signals,
+        mentions,
+        find_quotes(text, article_id, version),
+        find_amounts(text, article_id, version),
+    )
 
 
 def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
-    """Tag every extracted article of a run; writes ``tagged_articles``, ``signals`` and
-    ``mentions`` for the stage step."""
+    """Tag every extracted article of a run; writes ``tagged_articles``, ``signals``,
+    ``mentions``, ``quotes`` and ``amounts`` for the stage step."""
     files = RunFiles(settings.work_dir, run_key)
     watch = load_watch(settings.watch_file)
-    articles, signals, mentions = [], [], []
+    articles, signals, mentions, quotes, amounts = [], [], [], [], []
     for article in files.records("articles", Article):
         result = tag_article(
             article.article_id, article.title, article.text, watch, language=article.language
@@ -407,18 +696,108 @@ def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
         articles.append(article)
         signals.extend(result.signals)
         mentions.extend(result.mentions)
+        quotes.extend(result.quotes)
+        amounts.extend(result.amounts)
     files.write("tagged_articles", articles)
     files.write("signals", signals)
     files.write("mentions", mentions)
+    files.write("quotes", quotes)
+    files.write("amounts", amounts)
     summary = {
         "articles": len(articles),
         "relevant": sum(1 for a in articles if a.relevant),
         "signals": len(signals),
         "mentions": len(mentions),
+        "quotes": len(quotes),
+        "amounts": len(amounts),
     }
     log.info(
         "Tagged %(articles)d articles with watch %(version)s: %(relevant)d relevant to the dyad, "
-        "%(signals)d signals, %(mentions)d mentions",
+        "%(signals)d signals, %(mentions)d mentions, %(quotes)d quotes, %(amounts)d amounts",
         {**summary, "version": watch.version},
     )
     return summary
+
+
+def tag_json_item(item: dict[str, Any], watch: Watch) -> dict[str, Any]:
+    """``dyadwatch tag`` for one item: ``{id, title, text, language?}`` -> a JSON-ready dict."""
+    text = item.get("text") or ""
+    if not isinstance(text, str):
+        raise TypeError(f"item {item.get('id')!r}: text must be a string")
+    item_id = str(item.get("id", ""))
+    result = tag_article(item_id, item.get("title"), text, watch, language=item.get("language"))
+    return result_to_json(item_id, result)
+
+
+def result_to_json(item_id: str, result: TagResult) -> dict[str, Any]:
+    """A TagResult as the JSON line ``dyadwatch tag`` writes."""
+
+    def entity(m: Mention) -> dict[str, Any]:
+        return {
+            "entity_id": m.entity_id,
+            "name": m.name,
+            "country": m.country,
+            "surface": m.surface,
+            "start": m.start,
+            "end": m.end,
+        }
+
+    return {
+        "id": item_id,
+        "relevant": result.relevant,
+        "relevance": result.relevance,
+        "categories": result.categories,
+        "tone": result.tone,
+        "tone_score": result.tone_score,
+        "signals": [
+            {
+                "category": s.category,
+                "score": s.score,
+                "tone_score": s.tone_score,
+                "cue": s.cue,
+                "evidence": s.evidence,
+                "start": s.start,
+                "end": s.end,
+            }
+            for s in result.signals
+        ],
+        "actors": [entity(m) for m in result.mentions if m.kind == "actor"],
+        "quotes": [
+            {"speaker": q.speaker, "text": q.text, "start": q.start, "end": q.end}
+            for q in result.quotes
+        ],
+        "amounts": [
+            {
+                "kind": x.kind,
+                "value": x.value,
+                "unit": x.unit,
+                "text": x.text,
+                "start": x.start,
+                "end": x.end,
+                "target_year": x.target_year,
+            }
+            for x in result.amounts
+        ],
+        "places": [entity(m) for m in result.mentions if m.kind == "place"],
+        "tagger_version": result.tagger_version,
+    }
+
+
+def tag_json_lines(lines: Iterable[str], out: TextIO, watch: Watch) -> int:
+    """Tag each JSON line of ``lines`` (``{id, title, text, language?}``) and write one JSON
+    line per item to ``out``.  A line that is no such item gets ``{"line", "error"}`` written
+    in its place; returns how many lines were bad."""
+    bad = 0
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError("expected an object with a string 'text'")
+            row = tag_json_item(item, watch)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            bad += 1
+            row = {"line": n, "error": f"{type(exc).__name__}: {exc}"}
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return bad

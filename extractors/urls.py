@@ -30,6 +30,8 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     if parts.port and DEFAULT_PORTS.get(scheme) != parts.port:
         host = f"{host}:{parts.port}"
     query = [

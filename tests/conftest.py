@@ -6,6 +6,7 @@ throw-away home before anything imports airflow.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,6 +64,11 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before the first byte
     drip: float = 0.0  # seconds between chunks (a slow-loris server)
+    then: list[Route] = field(default_factory=list)  # answers of the following requests
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops parallel connects (a 1 s SYN retry)
 
 
 class LoopbackSite:
@@ -75,6 +81,7 @@ class LoopbackSite:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stall
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return
@@ -83,7 +90,11 @@ class LoopbackSite:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = self.rfile.read(length) if length else b""
                 site.requests.append((self.command, self.path, dict(self.headers), payload))
-                route = site.routes.get(self.path) or site.routes.get(self.path.split("?")[0])
+                key = self.path if self.path in site.routes else self.path.split("?")[0]
+                route = site.routes.get(key)
+                if route is not None and route.then:  # a sequence: answer once, move on
+                    site.routes[key] = route.then[0]
+                    route.then[0].then = route.then[1:] + route.then[0].then
                 if route is None:
                     route = Route(b"not found", 404, {"Content-Type": "text/plain"})
                 if route.delay:
@@ -109,7 +120,7 @@ class LoopbackSite:
             do_GET = _answer  # noqa: N815
             do_POST = _answer  # noqa: N815
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -163,6 +174,8 @@ def settings(tmp_path: Path) -> Settings:
             "DYADWATCH_FEEDS": str(feeds),
             "DYADWATCH_HTTP_TIMEOUT": "3",
             "DYADWATCH_ALLOW_PRIVATE_ADDRESSES": "1",
+            "DYADWATCH_PER_HOST_DELAY": "0",
+            "DYADWATCH_HTTP_RETRY_BACKOFF": "0.05",
             "DYADWATCH_LOCK_TIMEOUT": "10",
         }
     )
@@ -181,3 +194,99 @@ def airflow_db() -> Path:
 
     Pool.create_or_update_pool(WRITER_POOL, 1, "dyadwatch writer", include_deferred=False)
     return _AIRFLOW_HOME
+
+
+# -- a real alert receiver (Apprise json:// posts to it) --------------------------------
+
+
+class Receiver:
+    """A loopback HTTP server that records POST bodies; answers ``status``, or 500 while
+    ``fail_next`` is above zero (counting down)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.accepted: list[dict] = []
+        self.paths: list[str] = []
+        self.status = 200
+        self.fail_next = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                return
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length))
+                receiver.paths.append(self.path)
+                receiver.bodies.append(body)
+                status = receiver.status
+                if receiver.fail_next > 0:
+                    receiver.fail_next -= 1
+                    status = 500
+                if status < 300:
+                    receiver.accepted.append(body)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def apprise_url(self) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}/hooks/dyadwatch"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+# -- the demo warehouse: the real pipeline, once per session --------------------------
+
+
+@dataclass
+class DemoWarehouse:
+    """A warehouse built by ``dyadwatch run`` on the offline snapshot."""
+
+    home: Path
+    env: dict[str, str]
+
+    @property
+    def path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run ``dyadwatch ARGS`` against this warehouse, as a user would."""
+        return subprocess.run(
+            [sys.executable, "-m", "dyadwatch.cli", *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> DemoWarehouse:
+    """``dyadwatch run`` (real Airflow DAG runs) on the offline demo, in a temporary home."""
+    root = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DYADWATCH_")}
+    env["DYADWATCH_HOME"] = str(root / "data")
+    env["AIRFLOW_HOME"] = str(root / "airflow")
+    demo = DemoWarehouse(home=root / "data", env=env)
+    run = demo.cli("run", timeout=900)
+    if run.returncode != 0 or not demo.path.exists():
+        pytest.fail(f"dyadwatch run failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+    return demo

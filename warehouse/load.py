@@ -7,7 +7,7 @@ For each pending batch not yet in ``loaded_batches``, in ONE transaction:
 3. insert the articles not yet stored (by article_id, or by url); an article already
    in the warehouse counts as *seen*, and its signals and mentions in this batch are
    not inserted again,
-4. insert the signals and mentions of the new articles,
+4. insert the signals, mentions, quotes and amounts of the new articles,
 5. record the run in ``runs`` and the batch in ``loaded_batches``.
 
 Then commit and delete the batch directory.  On an error the transaction is rolled back
@@ -30,7 +30,15 @@ import pyarrow as pa
 
 from dyadwatch.settings import Settings
 from warehouse.db import WarehouseError, connect
-from warehouse.staging import TABLES, StagingError, pending_batches, read_batch_table, read_manifest
+from warehouse.staging import (
+    SCHEMAS,
+    TABLES,
+    StagingError,
+    pending_batches,
+    read_batch_table,
+    read_manifest,
+)
+from warehouse.stories import assign_stories
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +67,10 @@ ON CONFLICT (source_id) DO UPDATE SET
 UPSERT_FEED_STATE = """
 INSERT INTO feed_state
     (source_id, etag, last_modified, last_status, last_success_at, consecutive_failures,
-     next_due_at, updated_at)
+     next_due_at, updated_at, disabled_reason, disabled_at)
 SELECT source_id, etag, last_modified, last_status, last_success_at,
-       coalesce(consecutive_failures, 0), next_due_at, $loaded_at
+       coalesce(consecutive_failures, 0), next_due_at, $loaded_at, disabled_reason,
+       disabled_at
 FROM stage_feed_state
 QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY row_no DESC) = 1
 ON CONFLICT (source_id) DO UPDATE SET
@@ -71,7 +80,9 @@ ON CONFLICT (source_id) DO UPDATE SET
     last_success_at = coalesce(excluded.last_success_at, feed_state.last_success_at),
     consecutive_failures = excluded.consecutive_failures,
     next_due_at = excluded.next_due_at,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    disabled_reason = excluded.disabled_reason,
+    disabled_at = excluded.disabled_at
 """
 
 INSERT_FETCH_LOG = """
@@ -93,7 +104,8 @@ INSERT_NEW_ARTICLES = """
 INSERT INTO articles
     (article_id, url, source_id, outlet, title, author, published_at, fetched_at, language,
      text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
-     relevance, tone_score, tone, tagger_version, batch_id, loaded_at)
+     relevance, tone_score, tone, tagger_version, batch_id, loaded_at, story_id,
+     raw_sha256, raw_charset, extraction_status, extraction_method)
 WITH first_by_id AS (
     SELECT * FROM stage_articles
     QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY row_no) = 1
@@ -104,8 +116,11 @@ first_by_url AS (
 )
 SELECT article_id, url, source_id, outlet, title, author, published_at, fetched_at, language,
        text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
-       relevance, tone_score, tone, tagger_version, $batch_id, $loaded_at
+       relevance, tone_score, tone, tagger_version, $batch_id, $loaded_at,
+       coalesce(st.story_id, s.article_id),
+       raw_sha256, raw_charset, coalesce(extraction_status, 'ok'), extraction_method
 FROM first_by_url AS s
+LEFT JOIN stage_story_ids AS st USING (article_id)
 WHERE NOT EXISTS (
     SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id OR a.url = s.url
 )
@@ -137,6 +152,42 @@ SELECT substr(sha256(article_id || '|' || entity_id || '|' || start || '|' || ta
 FROM stage_mentions
 WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
 ON CONFLICT DO NOTHING
+"""
+
+INSERT_QUOTES = """
+INSERT INTO quotes
+    (quote_id, article_id, speaker, text, start, "end", tagger_version, batch_id)
+SELECT substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16),
+       article_id, speaker, text, start, "end", tagger_version, $batch_id
+FROM stage_quotes
+WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_AMOUNTS = """
+INSERT INTO amounts
+    (amount_id, article_id, kind, value, unit, text, start, "end", target_year,
+     tagger_version, batch_id)
+SELECT substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16),
+       article_id, kind, value, unit, text, start, "end", target_year, tagger_version,
+       $batch_id
+FROM stage_amounts
+WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+ON CONFLICT DO NOTHING
+"""
+
+# tables added after the first batches were staged: a batch without them has none
+TABLES_ADDED_LATER = frozenset({"quotes", "amounts"})
+
+# Signals per (article, category) of this batch's new articles, recounted from signals
+# (migration 0005: what the trend views sum instead of counting distinct articles).
+UPSERT_ARTICLE_CATEGORY_COUNTS = """
+INSERT INTO article_category_counts (article_id, category, n_signals)
+SELECT article_id, category, count(*)
+FROM signals
+WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+GROUP BY article_id, category
+ON CONFLICT (article_id, category) DO UPDATE SET n_signals = excluded.n_signals
 """
 
 COUNT_BY_BATCH = {
@@ -267,7 +318,10 @@ def _read_batch(batch_dir: Path, manifest: dict[str, Any]) -> dict[str, pa.Table
     tables: dict[str, pa.Table] = {}
     counts = manifest.get("row_counts") or {}
     for table in TABLES:
-        arrow = read_batch_table(batch_dir, table)
+        if table in TABLES_ADDED_LATER and not (batch_dir / f"{table}.parquet").exists():
+            arrow = SCHEMAS[table].empty_table()
+        else:
+            arrow = read_batch_table(batch_dir, table)
         if table in counts and counts[table] != arrow.num_rows:
             raise StagingError(
                 f"{batch_dir.name}/{table}.parquet has {arrow.num_rows} rows, "
@@ -303,12 +357,17 @@ def _load_batch(
         result.fetch_attempts = tables["fetch_log"].num_rows
         result.fetch_failures = _scalar(con, COUNT_FETCH_FAILURES)
 
+        # near-duplicates: story ids of the new articles (warehouse/stories.py)
+        con.register("stage_story_ids", assign_stories(con, now))
         con.execute(INSERT_NEW_ARTICLES, {"batch_id": batch_id, "loaded_at": now})
         staged = _scalar(con, COUNT_STAGED_ARTICLES)
         result.articles_new = _scalar(con, COUNT_NEW_ARTICLES, [batch_id])
         result.articles_seen = staged - result.articles_new
         con.execute(INSERT_SIGNALS, ids)
+        con.execute(UPSERT_ARTICLE_CATEGORY_COUNTS, ids)
         con.execute(INSERT_MENTIONS, ids)
+        con.execute(INSERT_QUOTES, ids)
+        con.execute(INSERT_AMOUNTS, ids)
         result.signals = _scalar(con, COUNT_BY_BATCH["signals"], [batch_id])
         result.mentions = _scalar(con, COUNT_BY_BATCH["mentions"], [batch_id])
 
@@ -358,6 +417,7 @@ def _load_batch(
     finally:
         for table in tables:
             con.unregister(f"stage_{table}")
+        con.unregister("stage_story_ids")
     return result
 
 

@@ -33,6 +33,8 @@ FEED_STATE_COLUMNS = (
     "last_success_at",
     "consecutive_failures",
     "next_due_at",
+    "disabled_reason",
+    "disabled_at",
 )
 SELECT_FEED_STATE = f"SELECT {', '.join(FEED_STATE_COLUMNS)} FROM feed_state"
 
@@ -90,6 +92,8 @@ def stage_run(settings: Settings, run_key: str) -> str:
         "articles": list(files.rows("tagged_articles")),
         "signals": list(files.rows("signals")),
         "mentions": list(files.rows("mentions")),
+        "quotes": list(files.rows("quotes")),
+        "amounts": list(files.rows("amounts")),
     }
     entries = sum(1 for _ in files.rows("entries"))
     new_entries = sum(1 for _ in files.rows("new_entries"))
@@ -158,15 +162,19 @@ def evaluate_rules(settings: Settings) -> dict[str, int]:
 
 def deliver_alerts(settings: Settings) -> dict[str, Any]:
     """Send every recorded alert not yet delivered; each is marked once sent."""
-    from warehouse.alerts import deliver_pending_alerts
+    from warehouse.delivery import deliver_pending_alerts
 
+    rules = load_watch(settings.watch_file).alert_rules
     with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
-        summary = deliver_pending_alerts(con, settings, now=datetime.now(UTC))
+        summary = deliver_pending_alerts(con, settings, now=datetime.now(UTC), rules=rules)
     result = summary.to_dict()
     log.info(
-        "Alert delivery: %d attempted, %d delivered, %d failed",
+        "Alert delivery: %d alerts attempted in %d messages: %d delivered, %d to retry, "
+        "%d given up",
         result["attempted"],
+        result["messages"],
         result["delivered"],
         result["failed"],
+        result["gave_up"],
     )
     return result

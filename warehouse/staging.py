@@ -10,6 +10,8 @@ Parallel tasks never open the warehouse for writing; they stage a batch::
         articles.parquet       records.Article rows
         signals.parquet        records.Signal rows
         mentions.parquet       records.Mention rows
+        quotes.parquet         records.Quote rows
+        amounts.parquet        records.Amount rows
 
 ``batch_id = f"{run_key}-{hash of the rows[:10]}"``: a retried stage task, or a rerun
 with identical content, writes the same batch id, and an existing batch is left alone.
@@ -52,6 +54,8 @@ TABLE_RECORDS: dict[str, type] = {
     "articles": records.Article,
     "signals": records.Signal,
     "mentions": records.Mention,
+    "quotes": records.Quote,
+    "amounts": records.Amount,
 }
 TABLES: tuple[str, ...] = tuple(TABLE_RECORDS)
 

@@ -36,12 +36,16 @@ SELECT_TOTAL_SIGNALS = """
 SELECT count(*), count(DISTINCT article_id) FROM stg_signals WHERE relevant
 """
 SELECT_RUN_ALERTS = """
-SELECT al.status, count(*)
+SELECT al.status, count(DISTINCT al.alert_id)
 FROM alerts AS al
-JOIN articles AS a USING (article_id)
-WHERE a.batch_id = ?
+JOIN alert_articles AS aa USING (alert_id)
+JOIN articles AS a ON a.article_id = aa.article_id
+WHERE a.batch_id = ? AND aa.role <> 'update'
 GROUP BY al.status
 ORDER BY al.status
+"""
+SELECT_UNDELIVERED_ALERTS = """
+SELECT status, count(*) FROM alerts WHERE status IN ('failed', 'gave_up') GROUP BY status
 """
 SELECT_RUN_FAILURES = """
 SELECT error_class, url, error_message
@@ -83,6 +87,7 @@ def run_summary(settings: Settings, run_key: str) -> dict[str, Any]:
             "warehouse_signals": total_signals,
             "warehouse_relevant_articles": total_articles,
             "alerts": dict(con.execute(SELECT_RUN_ALERTS, [batch_id]).fetchall()),
+            "alerts_undelivered": dict(con.execute(SELECT_UNDELIVERED_ALERTS).fetchall()),
             "failures": [
                 {"error_class": c, "url": u, "message": m}
                 for c, u, m in con.execute(SELECT_RUN_FAILURES, [batch_id]).fetchall()
@@ -123,6 +128,12 @@ def format_run_summary(settings: Settings, summary: dict[str, Any]) -> str:
         lines.append(f"Alerts fired: {sum(alerts.values())} ({states}; to {where})")
     else:
         lines.append("Alerts fired: none")
+    undelivered = summary["alerts_undelivered"]
+    if undelivered:
+        lines.append(
+            f"Alert delivery problems: {undelivered.get('failed', 0)} failed and waiting to "
+            f"retry, {undelivered.get('gave_up', 0)} given up (dyadwatch alerts --status failed)"
+        )
     failures = summary["failures"]
     if failures:
         lines.append(f"Failures recorded: {len(failures)} (query v_fetch_failures for all)")

@@ -6,66 +6,18 @@ records every request, so the tests count exactly what went over the wire.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
+from datetime import UTC, datetime, timedelta
 
 from dyadwatch import records
 from dyadwatch.settings import Settings
-from warehouse.alerts import deliver_pending_alerts, evaluate_alert_rules
+from tests.conftest import Receiver
+from warehouse.alerts import evaluate_alert_rules
 from warehouse.db import connect
+from warehouse.delivery import deliver_pending_alerts
 from warehouse.load import load_pending_batches
 from warehouse.staging import stage_batch
 
 NOW = datetime(2024, 1, 17, 12, 0, tzinfo=UTC)
-
-
-class Receiver:
-    """A loopback HTTP server that records POST bodies and answers ``status``."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.paths: list[str] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                return
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = self.rfile.read(length)
-                receiver.paths.append(self.path)
-                receiver.bodies.append(json.loads(payload))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def apprise_url(self) -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/hooks/dyadwatch"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def loaded_warehouse(settings: Settings, n_articles: int) -> None:
@@ -125,7 +77,9 @@ def test_each_alert_is_posted_exactly_once(settings: Settings, receiver: Receive
         "[dyadwatch] border: Border attack 0",
         "[dyadwatch] border: Border attack 1",
     ]
-    assert all("URL: https://x.example/news/" in b["message"] for b in receiver.bodies)
+    # Markdown where the channel takes it: headline link, evidence, outlet
+    assert all("(https://x.example/news/" in b["message"] for b in receiver.bodies)
+    assert all("**Dawn**" in b["message"] for b in receiver.bodies)
     assert rows == [("delivered", 1, "apprise:json")] * 2
     assert not settings.alerts_file.exists()  # the file sink is only the default
 
@@ -151,14 +105,16 @@ def test_a_failing_receiver_marks_the_alert_failed_then_a_later_run_delivers(
         assert "s3cret" not in last_error
 
         receiver.status = 200
-        later = deliver_pending_alerts(con, settings, now=NOW)
-        again = deliver_pending_alerts(con, settings, now=NOW)
+        too_soon = deliver_pending_alerts(con, settings, now=NOW + timedelta(seconds=30))
+        later = deliver_pending_alerts(con, settings, now=NOW + timedelta(minutes=10))
+        again = deliver_pending_alerts(con, settings, now=NOW + timedelta(minutes=20))
         final = con.execute("SELECT status, attempts, last_error FROM alerts").fetchone()
         stored = con.execute("SELECT channel, message FROM alerts").fetchone()
         deliveries = con.execute("SELECT channel FROM alert_deliveries").fetchall()
     finally:
         con.close()
 
+    assert too_soon.attempted == 0  # inside the back-off
     assert (later.delivered, again.attempted) == (1, 0)
     assert final == ("delivered", 2, None)
     assert stored[0] == "apprise:json" and "s3cret" not in stored[1]

@@ -151,7 +151,7 @@ def test_ingest_then_alerts_end_to_end_and_rerun_adds_nothing(
     assert alerts and all(status == "delivered" for status, _ in alerts)
     lines = (home / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(alerts)
-    assert all(json.loads(line)["url"] for line in lines)
+    assert all(json.loads(line)["urls"] for line in lines)
 
     before = counts(db)
     run_dag("dyadwatch_ingest")

@@ -362,3 +362,116 @@ def test_split_sentences_keeps_offsets() -> None:
         "ایران و پاکستان.",
         "Done",
     ]
+
+
+def test_a_generic_cue_alone_adds_no_category(watch: Watch) -> None:
+    text = (
+        "Pakistan and Iran agreed to raise bilateral trade and to open two border markets. "
+        "The president later attended a meeting on oil prices in Karachi."
+    )
+    r = tag(watch, text)
+    assert r.relevant and "trade_economy" in r.categories
+    assert "diplomacy" not in r.categories and "energy" not in r.categories
+
+
+def test_quotes_with_their_speaker(watch: Watch) -> None:
+    text = (
+        'Pakistan and Iran agreed to fence the border. "A secure border is a border of '
+        'friendship," the Iranian delegation leader told reporters. Hussain said: "We will '
+        'stop the smugglers." "Terrorists are our common enemy," said Ishaq Dar on Monday. '
+        "Exports to Iran fell by a third, according to the Balochistan chamber of commerce."
+    )
+    r = tag(watch, text)
+    got = [(q.speaker, q.text) for q in r.quotes]
+    assert got == [
+        ("the Iranian delegation leader", "A secure border is a border of friendship"),
+        ("Hussain", "We will stop the smugglers"),
+        ("Ishaq Dar", "Terrorists are our common enemy"),
+        ("the Balochistan chamber of commerce", "Exports to Iran fell by a third"),
+    ]
+    for q in r.quotes:
+        assert text[q.start : q.end] == q.text
+
+
+def test_amounts_with_units_and_target_years(watch: Watch) -> None:
+    text = (
+        "Pakistan and Iran agreed to raise bilateral trade to $10 billion by 2028, up from "
+        "$2.5bn. Iran will supply 100MW more electricity, and a Rs 2.5bn grid link will be "
+        "built. Guards seized 40,000 litres of diesel in 2024."
+    )
+    r = tag(watch, text)
+    got = [(a.kind, a.value, a.unit, a.target_year) for a in r.amounts]
+    assert got == [
+        ("money", 10e9, "USD", 2028),
+        ("money", 2.5e9, "USD", None),
+        ("power", 100.0, "MW", None),
+        ("money", 2.5e9, "PKR", None),
+        ("volume", 40000.0, "litre", None),
+    ]
+    for a in r.amounts:
+        assert text[a.start : a.end] == a.text
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("ایران و پاکستان درباره امنیت مرز و قاچاق سوخت گفتگو کردند.", "border_security"),
+        ("پاکستان اور ایران کے درمیان دوطرفہ تجارت بڑھانے پر اتفاق ہوا۔", "trade_economy"),
+        ("ایران و پاکستان درباره خط لوله گاز گفتگو کردند.", "energy"),
+        ("پاکستان اور ایران کی سرحد پر فائرنگ کا تبادلہ اور جھڑپ ہوئی۔", "armed_clash"),
+        ("ایران و پاکستان درباره گروهک تروریستی جیش الظلم گفتگو کردند.", "militancy"),
+        ("وزیر امور خارجه ایران با همتای پاکستانی خود در اسلام‌آباد دیدار کرد.", "diplomacy"),
+    ],
+)
+def test_urdu_and_persian_core_categories(watch: Watch, text: str, category: str) -> None:
+    r = tag(watch, text)
+    assert r.relevant and category in r.categories
+
+
+def test_joint_action_against_militants_is_cooperation(watch: Watch) -> None:
+    text = (
+        "Pakistan and Iran agreed on Friday to take joint action against terrorist groups "
+        "operating in the border region of Balochistan and Sistan-Baluchestan."
+    )
+    result = tag(watch, text)
+    check_invariants(text, result, watch)
+    [militancy] = signals_in(result, "militancy")
+    assert militancy.tone_score > 0
+    assert result.tone == "cooperation"
+    # the same cue reported as violence stays conflict
+    attack = tag(
+        watch,
+        "Pakistan and Iran traded accusations after terrorists attacked a border post "
+        "in Saravan, killing ten Iranian guards.",
+    )
+    assert all(s.tone_score < 0 for s in signals_in(attack, "militancy"))
+
+
+def test_urdu_counter_term_after_the_cue(watch: Watch) -> None:
+    text = "پاکستان اور ایران نے دہشت گردوں کے خلاف مشترکہ کارروائی پر اتفاق کیا۔"
+    result = tag(watch, text)
+    check_invariants(text, result, watch)
+    assert all(s.tone_score >= 0 for s in signals_in(result, "militancy"))
+
+
+def test_a_cue_with_its_own_tone_is_not_flipped_by_other_words(watch: Watch) -> None:
+    text = (
+        "Iranian authorities reopened the Rimdan border gate with Pakistan on Monday, a week "
+        "after it was closed over a security alert."
+    )
+    result = tag(watch, text)
+    check_invariants(text, result, watch)
+    assert any(s.tone_score > 0 for s in signals_in(result, "border_security", "reopened"))
+
+
+def test_one_mention_per_entity_and_place_and_one_amount_per_number(watch: Watch) -> None:
+    text = (
+        "ایرانی حکام نے پاکستان کے ساتھ تجارت بڑھانے کا اعلان کیا۔ "
+        "Pakistan and Iran set a trade target of PKR 5 billion rupees by 2028."
+    )
+    result = tag(watch, text)
+    keys = [(m.entity_id, m.start) for m in result.mentions]
+    assert len(keys) == len(set(keys))
+    assert [(a.text, a.unit, a.value, a.target_year) for a in result.amounts] == [
+        ("PKR 5 billion rupees", "PKR", 5e9, 2028)
+    ]

@@ -14,11 +14,11 @@ from dyadwatch.settings import Settings
 from warehouse.alerts import (
     AlertRuleError,
     alert_id_for,
-    deliver_pending_alerts,
     evaluate_alert_rules,
     parse_rules,
 )
 from warehouse.db import connect
+from warehouse.delivery import deliver_pending_alerts
 from warehouse.load import load_pending_batches
 from warehouse.staging import stage_batch
 
@@ -225,19 +225,23 @@ def test_the_message_names_rule_outlet_evidence_and_url(settings: Settings, con)
     deliver_pending_alerts(con, settings, now=NOW)
     (line,) = settings.alerts_file.read_text("utf-8").splitlines()
     sent = json.loads(line)
-    assert sent["alert_id"] == alert_id_for("clash", records.stable_id("https://x.example/clash"))
+    # the subject of an article alert is its story (here: the article is its own story)
+    alert_id = alert_id_for("clash", records.stable_id("https://x.example/clash"))
+    assert sent["message_id"] == alert_id and sent["alert_ids"] == [alert_id]
     assert sent["title"] == "[dyadwatch] clash: Headline clash"
     body = sent["body"]
     for part in (
         "Rule: clash - Armed clashes",
         "Outlet: Dawn (PK)",
-        "Published: 2024-01-17",
-        "Relevance: 0.95",
-        "Tone: -8.0 (conflict)",
+        "Published: 2024-01-17 09:30 UTC",
+        "Relevance: 0.95  Tone: -8.0 (conflict)",
         '- armed_clash: "Iranian missiles struck a village in Panjgur, Balochistan."',
-        "URL: https://x.example/clash",
+        "Link: https://x.example/clash",
     ):
         assert part in body
+    markdown = sent["markdown"]
+    assert "[Read the article](https://x.example/clash)" in markdown
+    assert "- **armed_clash**: “Iranian missiles struck" in markdown
     assert "border_security" not in body  # only the categories the rule matched
     stored = con.execute("SELECT message FROM alerts").fetchone()[0]
     assert stored == f"{sent['title']}\n\n{body}"
@@ -250,9 +254,13 @@ def test_an_unwritable_sink_fails_the_alert_and_keeps_it(tmp_path: Path, con) ->
     blocked.alerts_file.mkdir()  # a directory where the file should be
     summary = deliver_pending_alerts(con, blocked, now=NOW)
     assert (summary.delivered, summary.failed) == (0, 1)
-    row = con.execute("SELECT status, attempts, last_error FROM alerts").fetchone()
+    row = con.execute("SELECT status, attempts, last_error, next_attempt_at FROM alerts").fetchone()
     assert row[:2] == ("failed", 1)
     assert "cannot write" in row[2]
+    assert row[3] > NOW  # retried after a back-off, not at once
+    assert deliver_pending_alerts(con, blocked, now=NOW).attempted == 0
+    attempts = con.execute("SELECT channel, ok, error FROM alert_attempts").fetchall()
+    assert len(attempts) == 1 and attempts[0][:2] == ("file:alerts.jsonl", False)
 
 
 def test_tone_bounds_apply_to_the_matching_signal_not_the_article_average(settings) -> None:

@@ -1,5 +1,6 @@
 -- stg_mentions: every actor/place mention with its article's day and relevance,
--- and the gazetteer's type and coordinates where the entity is known.
+-- and the gazetteer's type and coordinates where the entity is known.  reported_at is
+-- the article's published time, else its fetched time.
 CREATE OR REPLACE VIEW stg_mentions AS
 SELECT
     m.mention_id,
@@ -17,6 +18,7 @@ SELECT
     e.lon,
     a.day,
     a.week,
+    coalesce(a.published_at, a.fetched_at) AS reported_at,
     coalesce(a.relevant, FALSE) AS relevant
 FROM mentions AS m
 JOIN stg_articles AS a USING (article_id)

@@ -1,6 +1,7 @@
 -- v_relevant_articles: articles the tagger judged relevant to the dyad, newest first,
 -- without the full text: id, day, outlet, title, url, relevance, tone, word count,
--- the sorted list of signal categories found and the number of signals.
+-- the sorted list of signal categories found and the number of signals (both from
+-- article_category_counts, which the load keeps: migration 0005).
 CREATE OR REPLACE VIEW v_relevant_articles AS
 WITH relevant AS (
     SELECT * FROM stg_articles WHERE relevant
@@ -8,9 +9,10 @@ WITH relevant AS (
 categories AS (
     SELECT
         article_id,
-        list_sort(list_distinct(list(category))) AS categories,
-        count(*) AS n_signals
-    FROM signals
+        list_sort(list(category)) AS categories,
+        CAST(sum(n_signals) AS BIGINT) AS n_signals
+    FROM article_category_counts
+    WHERE article_id IN (SELECT article_id FROM relevant)
     GROUP BY article_id
 )
 SELECT

@@ -6,9 +6,9 @@ CREATE OR REPLACE VIEW v_signals_daily AS
 SELECT
     day,
     category,
-    count(*) AS n_signals,
-    count(DISTINCT article_id) AS n_articles
-FROM stg_signals
+    CAST(sum(n_signals) AS BIGINT) AS n_signals,
+    count(*) AS n_articles
+FROM stg_article_categories
 WHERE relevant
 GROUP BY day, category
 ORDER BY day, category;

@@ -3,9 +3,9 @@ CREATE OR REPLACE VIEW v_signals_weekly AS
 SELECT
     week,
     category,
-    count(*) AS n_signals,
-    count(DISTINCT article_id) AS n_articles
-FROM stg_signals
+    CAST(sum(n_signals) AS BIGINT) AS n_signals,
+    count(*) AS n_articles
+FROM stg_article_categories
 WHERE relevant
 GROUP BY week, category
 ORDER BY week, category;

@@ -1,46 +1,57 @@
--- v_signal_spikes: each category's daily signal count against its trailing 28-day
--- baseline (the 28 days before, days without signals counted as 0).
---   baseline_mean, baseline_sd  mean and standard deviation of those 28 days
---   z                           (n_signals - baseline_mean) / baseline_sd
---   is_spike                    at least 3 signals and above mean + 2 sd
+-- v_signal_spikes: each category's daily signal count (relevant articles) against its
+-- trailing 28-day baseline: the 28 calendar days before, days without signals counted
+-- as 0 (the calendar runs from the first to the last day with any signal).
+--   baseline_days               how many earlier days the baseline has (at most 28)
+--   baseline_mean, baseline_sd  mean and population standard deviation of those days
+--   z                           (n_signals - baseline_mean) / greatest(baseline_sd, 1):
+--                               the sd is floored at one signal so a quiet category's
+--                               first signals give a finite, modest z
+--   is_spike                    z >= 2, with guards: at least 3 signals that day and
+--                               at least 7 days of baseline
 CREATE OR REPLACE VIEW v_signal_spikes AS
-WITH bounds AS (
-    SELECT min(day) AS first_day, max(day) AS last_day FROM v_signals_daily
+WITH daily AS (
+    SELECT day, category, n_signals FROM v_signals_daily
 ),
 calendar AS (
-    SELECT CAST(unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS DATE) AS day
-    FROM bounds
-    WHERE first_day IS NOT NULL
+    SELECT CAST(unnest(generate_series(min(day), max(day), INTERVAL 1 DAY)) AS DATE) AS day
+    FROM daily
 ),
 categories AS (
-    SELECT DISTINCT category FROM v_signals_daily
+    SELECT DISTINCT category FROM daily
 ),
 dense AS (
     SELECT c.day, k.category, coalesce(d.n_signals, 0) AS n_signals
     FROM calendar AS c
     CROSS JOIN categories AS k
-    LEFT JOIN v_signals_daily AS d ON d.day = c.day AND d.category = k.category
+    LEFT JOIN daily AS d ON d.day = c.day AND d.category = k.category
 ),
 baseline AS (
     SELECT
         day,
         category,
         n_signals,
+        count(*) OVER prior_28_days AS baseline_days,
         avg(n_signals) OVER prior_28_days AS baseline_mean,
         stddev_pop(n_signals) OVER prior_28_days AS baseline_sd
     FROM dense
     WINDOW prior_28_days AS (
         PARTITION BY category ORDER BY day ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING
     )
+),
+scored AS (
+    SELECT
+        *,
+        (n_signals - baseline_mean) / greatest(baseline_sd, 1.0) AS z
+    FROM baseline
 )
 SELECT
     day,
     category,
     n_signals,
+    baseline_days,
     round(baseline_mean, 3) AS baseline_mean,
     round(baseline_sd, 3) AS baseline_sd,
-    round((n_signals - baseline_mean) / nullif(baseline_sd, 0), 2) AS z,
-    n_signals >= 3 AND n_signals > coalesce(baseline_mean, 0) + 2 * coalesce(baseline_sd, 0)
-        AS is_spike
-FROM baseline
+    round(z, 2) AS z,
+    coalesce(n_signals >= 3 AND baseline_days >= 7 AND z >= 2, FALSE) AS is_spike
+FROM scored
 ORDER BY day, category;

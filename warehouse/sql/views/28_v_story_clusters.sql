@@ -1,17 +1,28 @@
--- v_story_clusters: syndicated copies of one story (articles with the same text hash
--- under different URLs), one row per story with more than one copy: how many copies,
--- which outlets, first and last day, and the earliest copy's title and url.
+-- v_story_clusters: one row per story carried by more than one article (syndicated or
+-- near-duplicate copies across outlets).  The story is articles.story_id (assigned at
+-- load by the near-duplicate step); an article without one falls back to its exact
+-- text hash, so byte-identical copies still cluster.
+--   n_copies         articles in the story
+--   outlets          the outlets that carried it, sorted
+--   n_outlets        how many outlets
+--   first_reporter   the outlet of the earliest copy (published, else fetched time)
+--   first_at         that copy's time; first_day/last_day the span of the story
+--   title, first_url the earliest copy's title and url
+--   relevant         whether any copy is relevant to the dyad
 CREATE OR REPLACE VIEW v_story_clusters AS
 SELECT
-    text_hash AS cluster_id,
+    story_key AS cluster_id,
     count(*) AS n_copies,
-    list_sort(list_distinct(list(coalesce(outlet, site_name, '(unknown)')))) AS outlets,
+    list_sort(list_distinct(list(outlet_name))) AS outlets,
+    count(DISTINCT outlet_name) AS n_outlets,
+    arg_min(outlet_name, reported_at) AS first_reporter,
+    min(reported_at) AS first_at,
     min(day) AS first_day,
     max(day) AS last_day,
-    arg_min(title, coalesce(published_at, fetched_at)) AS title,
-    arg_min(url, coalesce(published_at, fetched_at)) AS first_url,
+    arg_min(title, reported_at) AS title,
+    arg_min(url, reported_at) AS first_url,
     bool_or(coalesce(relevant, FALSE)) AS relevant
-FROM stg_articles
-GROUP BY text_hash
+FROM stg_stories
+GROUP BY story_key
 HAVING count(*) > 1
-ORDER BY last_day DESC, n_copies DESC;
+ORDER BY last_day DESC, n_copies DESC, cluster_id;

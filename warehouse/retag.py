@@ -1,0 +1,273 @@
+"""Re-tagging stored articles after the watch (or the tagger) changed.
+
+The watch version (``Watch.version``: the tagger code version plus a hash of the watch
+file) is stored on every article and every signal, mention, quote and amount.  When it
+changes, ``retag_stale_articles`` re-tags the stored text of every article whose
+``tagger_version`` differs from the current one, without refetching anything, in
+batches of ``batch_size`` articles.  Each batch is swapped in ONE transaction:
+
+1. delete the signals, mentions, quotes, amounts and per-category counts of the batch's
+   articles (whatever version they carry),
+2. insert the new rows (each keeps the ``batch_id`` of the batch that brought its
+   article, so per-run figures still add up),
+3. update ``articles.relevant / relevance / tone_score / tone / tagger_version``.
+
+So an article's rows are all of one version at any time, a failed batch leaves its
+articles as they were (a retry picks them up again), and a rerun with nothing stale
+does nothing.  Article ids, texts and alerts already fired are not touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from dyadwatch.settings import Settings
+from dyadwatch.watch import Watch, load_watch
+from extractors.tagger import tag_article
+from warehouse.db import WarehouseLocked, connect
+from warehouse.staging import SCHEMAS
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+
+COUNT_STALE = "SELECT count(*) FROM articles WHERE tagger_version IS DISTINCT FROM ?"
+
+SELECT_STALE_BATCH = """
+SELECT article_id, title, text, language
+FROM articles
+WHERE tagger_version IS DISTINCT FROM ?
+ORDER BY article_id
+LIMIT ?
+"""
+
+# The batch's new results are registered as retag_<table> (Arrow tables).
+DELETE_OLD = {
+    table: f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM retag_articles)"
+    for table in ("signals", "mentions", "quotes", "amounts", "article_category_counts")
+}
+
+INSERT_SIGNALS = """
+INSERT INTO signals
+    (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
+     tagger_version, batch_id)
+SELECT substr(sha256(s.article_id || '|' || s.category || '|' || s.start || '|'
+                     || s.tagger_version), 1, 16),
+       s.article_id, s.category, s.score, s.tone_score, s.evidence, s.start, s."end", s.cue,
+       s.tagger_version, a.batch_id
+FROM retag_signals AS s JOIN articles AS a USING (article_id)
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_MENTIONS = """
+INSERT INTO mentions
+    (mention_id, article_id, entity_id, kind, name, country, surface, start, "end",
+     tagger_version, batch_id)
+SELECT substr(sha256(m.article_id || '|' || m.entity_id || '|' || m.start || '|'
+                     || m.tagger_version), 1, 16),
+       m.article_id, m.entity_id, m.kind, m.name, m.country, m.surface, m.start, m."end",
+       m.tagger_version, a.batch_id
+FROM retag_mentions AS m JOIN articles AS a USING (article_id)
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_QUOTES = """
+INSERT INTO quotes
+    (quote_id, article_id, speaker, text, start, "end", tagger_version, batch_id)
+SELECT substr(sha256(q.article_id || '|' || q.start || '|' || q.tagger_version), 1, 16),
+       q.article_id, q.speaker, q.text, q.start, q."end", q.tagger_version, a.batch_id
+FROM retag_quotes AS q JOIN articles AS a USING (article_id)
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_AMOUNTS = """
+INSERT INTO amounts
+    (amount_id, article_id, kind, value, unit, text, start, "end", target_year,
+     tagger_version, batch_id)
+SELECT substr(sha256(x.article_id || '|' || x.start || '|' || x.tagger_version), 1, 16),
+       x.article_id, x.kind, x.value, x.unit, x.text, x.start, x."end", x.target_year,
+       x.tagger_version, a.batch_id
+FROM retag_amounts AS x JOIN articles AS a USING (article_id)
+ON CONFLICT DO NOTHING
+"""
+
+RECOUNT_ARTICLE_CATEGORIES = """
+INSERT INTO article_category_counts (article_id, category, n_signals)
+SELECT article_id, category, count(*)
+FROM signals
+WHERE article_id IN (SELECT article_id FROM retag_articles)
+GROUP BY article_id, category
+"""
+
+UPDATE_ARTICLES = """
+UPDATE articles
+SET relevant = r.relevant,
+    relevance = r.relevance,
+    tone_score = r.tone_score,
+    tone = r.tone,
+    tagger_version = r.tagger_version
+FROM retag_articles AS r
+WHERE articles.article_id = r.article_id
+"""
+
+ARTICLE_RESULT_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("relevant", pa.bool_()),
+        ("relevance", pa.float64()),
+        ("tone_score", pa.float64()),
+        ("tone", pa.string()),
+        ("tagger_version", pa.string()),
+    ]
+)
+
+
+@dataclass
+class RetagSummary:
+    """What one ``retag_stale_articles`` call did (JSON-able through ``to_dict``)."""
+
+    tagger_version: str
+    stale_before: int = 0
+    batches: int = 0
+    articles: int = 0
+    relevant: int = 0
+    signals: int = 0
+    mentions: int = 0
+    quotes: int = 0
+    amounts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def count_stale_articles(settings: Settings) -> dict[str, Any]:
+    """How many stored articles carry another tagger version than the current watch's
+    (read-only; 0 when there is no warehouse yet)."""
+    version = load_watch(settings.watch_file).version
+    stale = 0
+    if settings.warehouse_path.exists():
+        try:
+            con = connect(settings.warehouse_path, read_only=True, lock_timeout=10)
+        except WarehouseLocked as exc:
+            log.warning("Could not count stale articles (%s); the re-tag step will", exc)
+            return {"tagger_version": version, "stale": None}
+        with con:
+            try:
+                stale = int(con.execute(COUNT_STALE, [version]).fetchone()[0])
+            except duckdb.CatalogException:  # a warehouse created before any migration
+                stale = 0
+    log.info("%d stored articles are tagged with another version than %s", stale, version)
+    return {"tagger_version": version, "stale": stale}
+
+
+def _swap_batch(
+    con: duckdb.DuckDBPyConnection, watch: Watch, rows: list[tuple[Any, ...]]
+) -> dict[str, int]:
+    """Tag one batch of stored articles and swap their rows in one transaction."""
+    results: list[dict[str, Any]] = []
+    found: dict[str, list[dict[str, Any]]] = {t: [] for t in ("signals", "mentions")}
+    found |= {"quotes": [], "amounts": []}
+    for article_id, title, text, language in rows:
+        result = tag_article(article_id, title, text or "", watch, language=language)
+        results.append(
+            {
+                "article_id": article_id,
+                "relevant": result.relevant,
+                "relevance": result.relevance,
+                "tone_score": result.tone_score,
+                "tone": result.tone,
+                "tagger_version": result.tagger_version,
+            }
+        )
+        found["signals"] += [asdict(s) for s in result.signals]
+        found["mentions"] += [asdict(m) for m in result.mentions]
+        found["quotes"] += [asdict(q) for q in result.quotes]
+        found["amounts"] += [asdict(x) for x in result.amounts]
+    arrow = {t: pa.Table.from_pylist(found[t], schema=SCHEMAS[t]) for t in found}
+    arrow["articles"] = pa.Table.from_pylist(results, schema=ARTICLE_RESULT_SCHEMA)
+    for table, data in arrow.items():
+        con.register(f"retag_{table}", data)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for sql in DELETE_OLD.values():
+                con.execute(sql)
+            con.execute(INSERT_SIGNALS)
+            con.execute(INSERT_MENTIONS)
+            con.execute(INSERT_QUOTES)
+            con.execute(INSERT_AMOUNTS)
+            con.execute(RECOUNT_ARTICLE_CATEGORIES)
+            con.execute(UPDATE_ARTICLES)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        for table in arrow:
+            con.unregister(f"retag_{table}")
+    return {
+        "articles": len(results),
+        "relevant": sum(1 for r in results if r["relevant"]),
+        **{t: len(found[t]) for t in found},
+    }
+
+
+def retag_stale_articles(
+    settings: Settings, batch_size: int = DEFAULT_BATCH_SIZE, watch: Watch | None = None
+) -> RetagSummary:
+    """Re-tag every stored article whose ``tagger_version`` is not the current watch's,
+    ``batch_size`` articles per transaction (the single writer: run it in the writer pool).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    watch = watch or load_watch(settings.watch_file)
+    summary = RetagSummary(tagger_version=watch.version)
+    if not settings.warehouse_path.exists():
+        log.info("No warehouse at %s: nothing to re-tag", settings.warehouse_path)
+        return summary
+    with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
+        summary.stale_before = int(con.execute(COUNT_STALE, [watch.version]).fetchone()[0])
+        done: set[str] = set()
+        while True:
+            rows = con.execute(SELECT_STALE_BATCH, [watch.version, batch_size]).fetchall()
+            if not rows:
+                break
+            ids = {row[0] for row in rows}
+            if ids & done:  # the update did not take: never loop for ever
+                raise RuntimeError(
+                    f"articles {sorted(ids & done)[:3]} are still stale after being re-tagged"
+                )
+            done |= ids
+            counts = _swap_batch(con, watch, rows)
+            summary.batches += 1
+            for key, value in counts.items():
+                setattr(summary, key, getattr(summary, key) + value)
+            log.info(
+                "Re-tagged batch %d: %d articles (%d relevant), %d signals, %d mentions, "
+                "%d quotes, %d amounts now of version %s",
+                summary.batches,
+                counts["articles"],
+                counts["relevant"],
+                counts["signals"],
+                counts["mentions"],
+                counts["quotes"],
+                counts["amounts"],
+                watch.version,
+            )
+    if summary.articles:
+        log.info(
+            "Re-tagged %d stored articles in %d batches with watch %s: %d relevant, %d signals",
+            summary.articles,
+            summary.batches,
+            watch.version,
+            summary.relevant,
+            summary.signals,
+        )
+    else:
+        log.info("Every stored article is already tagged with %s: nothing to do", watch.version)
+    return summary

@@ -1,0 +1,13 @@
+-- v_signals_weekly_by_outlet: as v_signals_daily_by_outlet, per ISO week (its Monday).
+-- Unordered: add ORDER BY.
+CREATE OR REPLACE VIEW v_signals_weekly_by_outlet AS
+SELECT
+    week,
+    category,
+    coalesce(outlet, '(unknown)') AS outlet,
+    any_value(outlet_country) AS outlet_country,
+    CAST(sum(n_signals) AS BIGINT) AS n_signals,
+    count(*) AS n_articles
+FROM stg_article_categories
+WHERE relevant
+GROUP BY week, category, 3;
