@@ -13,8 +13,11 @@ export DYADWATCH_HOME ?= $(CURDIR)/data
 
 .PHONY: run test lint format install install-dev clean eval bench report eval-extract
 
+# pip is pinned too: the pip that ships with Python 3.11 (23.2) crashes resolving the
+# duplicated lxml[html_clean] extra that trafilatura's and readability's trees both ask for.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q pip==26.3
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	@echo "Installing dyadwatch and its pinned dependencies into $(VENV) ..."
