@@ -23,11 +23,21 @@ def test_dag_file_imports_without_errors(dagbag, filename):
     assert filename not in errors, errors.get(filename)
 
 
+ALL_DAGS = ["dyadwatch_ingest", "dyadwatch_alerts", "dyadwatch_reextract", "dyadwatch_retag"]
+# the tasks that write to the warehouse: only these may, and they run in the writer pool
+WRITERS = {
+    "dyadwatch_ingest": {"load_pending_batches"},
+    "dyadwatch_alerts": {"evaluate_alert_rules", "deliver_alerts"},
+    "dyadwatch_reextract": {"reextract_stale_articles"},
+    "dyadwatch_retag": {"retag_stale_articles"},
+}
+
+
 def test_expected_dags_exist(dagbag):
-    assert {"dyadwatch_ingest", "dyadwatch_alerts"} <= set(dagbag.dag_ids)
+    assert set(ALL_DAGS) <= set(dagbag.dag_ids)
 
 
-@pytest.mark.parametrize("dag_id", ["dyadwatch_ingest", "dyadwatch_alerts"])
+@pytest.mark.parametrize("dag_id", ALL_DAGS)
 def test_dag_policy_tags_retries_and_writer_pool(dagbag, dag_id):
     dag = dagbag.get_dag(dag_id)
     assert dag.tags, "every DAG carries tags"
@@ -35,11 +45,12 @@ def test_dag_policy_tags_retries_and_writer_pool(dagbag, dag_id):
     for t in dag.tasks:
         assert t.retries >= 2, f"{t.task_id} retries {t.retries}"
     writers = {t.task_id for t in dag.tasks if t.pool == "dyadwatch_warehouse"}
+    assert writers == WRITERS[dag_id]
     if dag_id == "dyadwatch_ingest":
-        assert writers == {"load_pending_batches"}
         assert "0 * * * *" in repr(vars(dag.timetable)) or dag.schedule == "@hourly"
-    else:
-        assert writers == {"evaluate_alert_rules", "deliver_alerts"}
+    if dag_id in ("dyadwatch_reextract", "dyadwatch_retag"):
+        assert type(dag.timetable).__name__ == "NullTimetable", "rework DAGs run when triggered"
+        assert dag.max_active_runs == 1
 
 
 def test_ingest_load_publishes_the_asset_the_alerts_dag_waits_for(dagbag):
