@@ -176,9 +176,17 @@ def test_alert_rules_are_raw_dicts_with_known_references(watch: Watch) -> None:
     for rule in watch.alert_rules:
         assert isinstance(rule, dict)
         assert set(rule["categories"]) <= CATEGORIES
-        assert 0 <= rule["min_relevance"] <= 1
+        assert 0 <= rule.get("min_relevance", 0) <= 1
         for eid in rule.get("actors", []) + rule.get("places", []):
             assert eid in watch.gazetteer
+
+
+def test_bundled_alert_rules_parse_and_show_every_kind_and_mode(watch: Watch) -> None:
+    from warehouse.alerts import parse_rules
+
+    rules = parse_rules(watch.alert_rules)
+    assert {r.kind for r in rules} == {"match", "spike"}
+    assert {r.mode for r in rules} == {"immediate", "digest"}
 
 
 def test_version_combines_code_version_and_file_bytes(tmp_path: Path) -> None:
