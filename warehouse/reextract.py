@@ -36,10 +36,8 @@ import extractors.extract as extract
 from dyadwatch.settings import Settings
 from dyadwatch.watch import Watch, load_watch
 from extractors.rawstore import RawPageMissing, load_raw
-from extractors.tagger import tag_article
 from warehouse import retag
 from warehouse.db import WarehouseLocked, connect
-from warehouse.staging import SCHEMAS
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +86,8 @@ FROM reextract_statuses AS r
 WHERE articles.article_id = r.article_id
 """
 
-# the re-tag DAG's swap (warehouse/retag.py), reading the retag_* tables registered here
-RETAGGED_TABLES = ("signals", "mentions", "quotes", "amounts")
-RETAG_STATEMENTS = (
-    *retag.DELETE_OLD.values(),
-    retag.INSERT_SIGNALS,
-    retag.INSERT_MENTIONS,
-    retag.INSERT_QUOTES,
-    retag.INSERT_AMOUNTS,
-    retag.RECOUNT_ARTICLE_CATEGORIES,
-    retag.UPDATE_ARTICLES,
-)
+# after the texts, the re-tag DAG's swap (warehouse/retag.py) of the new tags
+STATEMENTS = (UPDATE_EXTRACTED, UPDATE_STATUS_ONLY, *retag.SWAP_STATEMENTS)
 
 EXTRACTED_SCHEMA = pa.schema(
     [
@@ -210,45 +199,12 @@ def _swap_batch(
     statuses: list[dict[str, Any]],
 ) -> dict[str, int]:
     """Write one batch's new extractions and their new tags in one transaction."""
-    tagged: list[dict[str, Any]] = []
-    found: dict[str, list[dict[str, Any]]] = {t: [] for t in RETAGGED_TABLES}
-    for row in extracted:
-        result = tag_article(
-            row["article_id"], row["title"], row["text"], watch, language=row["language"]
-        )
-        tagged.append(
-            {
-                "article_id": row["article_id"],
-                "relevant": result.relevant,
-                "relevance": result.relevance,
-                "tone_score": result.tone_score,
-                "tone": result.tone,
-                "tagger_version": result.tagger_version,
-            }
-        )
-        for table in found:
-            found[table] += [asdict(item) for item in getattr(result, table)]
-    registered = {f"retag_{t}": pa.Table.from_pylist(found[t], schema=SCHEMAS[t]) for t in found}
-    registered["retag_articles"] = pa.Table.from_pylist(tagged, schema=retag.ARTICLE_RESULT_SCHEMA)
-    registered["reextract_articles"] = pa.Table.from_pylist(extracted, schema=EXTRACTED_SCHEMA)
-    registered["reextract_statuses"] = pa.Table.from_pylist(statuses, schema=STATUS_SCHEMA)
-    for name, data in registered.items():
-        con.register(name, data)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(UPDATE_EXTRACTED)
-            con.execute(UPDATE_STATUS_ONLY)
-            for sql in RETAG_STATEMENTS:
-                con.execute(sql)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        for name in registered:
-            con.unregister(name)
-    return {"signals": len(found["signals"]), "mentions": len(found["mentions"])}
+    rows = [(r["article_id"], r["title"], r["text"], r["language"]) for r in extracted]
+    tables, counts = retag.tag_for_swap(watch, rows)
+    tables["reextract_articles"] = pa.Table.from_pylist(extracted, schema=EXTRACTED_SCHEMA)
+    tables["reextract_statuses"] = pa.Table.from_pylist(statuses, schema=STATUS_SCHEMA)
+    retag.swap_in_one_transaction(con, tables, STATEMENTS)
+    return counts
 
 
 def reextract_stale_articles(

@@ -165,13 +165,28 @@ def count_stale_articles(settings: Settings) -> dict[str, Any]:
     return {"tagger_version": version, "stale": stale}
 
 
-def _swap_batch(
-    con: duckdb.DuckDBPyConnection, watch: Watch, rows: list[tuple[Any, ...]]
-) -> dict[str, int]:
-    """Tag one batch of stored articles and swap their rows in one transaction."""
+RETAGGED_TABLES = ("signals", "mentions", "quotes", "amounts")
+
+# the swap, reading the retag_* tables that ``tag_for_swap`` builds (re-extraction runs
+# the same statements after updating the texts)
+SWAP_STATEMENTS = (
+    *DELETE_OLD.values(),
+    INSERT_SIGNALS,
+    INSERT_MENTIONS,
+    INSERT_QUOTES,
+    INSERT_AMOUNTS,
+    RECOUNT_ARTICLE_CATEGORIES,
+    UPDATE_ARTICLES,
+)
+
+
+def tag_for_swap(
+    watch: Watch, rows: list[tuple[str, str | None, str, str | None]]
+) -> tuple[dict[str, pa.Table], dict[str, int]]:
+    """Tag ``(article_id, title, text, language)`` rows: the ``retag_<table>`` Arrow
+    tables that ``SWAP_STATEMENTS`` read, and the counts of what they hold."""
     results: list[dict[str, Any]] = []
-    found: dict[str, list[dict[str, Any]]] = {t: [] for t in ("signals", "mentions")}
-    found |= {"quotes": [], "amounts": []}
+    found: dict[str, list[dict[str, Any]]] = {t: [] for t in RETAGGED_TABLES}
     for article_id, title, text, language in rows:
         result = tag_article(article_id, title, text or "", watch, language=language)
         results.append(
@@ -184,37 +199,46 @@ def _swap_batch(
                 "tagger_version": result.tagger_version,
             }
         )
-        found["signals"] += [asdict(s) for s in result.signals]
-        found["mentions"] += [asdict(m) for m in result.mentions]
-        found["quotes"] += [asdict(q) for q in result.quotes]
-        found["amounts"] += [asdict(x) for x in result.amounts]
-    arrow = {t: pa.Table.from_pylist(found[t], schema=SCHEMAS[t]) for t in found}
-    arrow["articles"] = pa.Table.from_pylist(results, schema=ARTICLE_RESULT_SCHEMA)
-    for table, data in arrow.items():
-        con.register(f"retag_{table}", data)
+        for table in found:
+            found[table] += [asdict(item) for item in getattr(result, table)]
+    tables = {f"retag_{t}": pa.Table.from_pylist(found[t], schema=SCHEMAS[t]) for t in found}
+    tables["retag_articles"] = pa.Table.from_pylist(results, schema=ARTICLE_RESULT_SCHEMA)
+    counts = {
+        "articles": len(results),
+        "relevant": sum(1 for r in results if r["relevant"]),
+        **{t: len(found[t]) for t in found},
+    }
+    return tables, counts
+
+
+def swap_in_one_transaction(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table], statements: tuple[str, ...]
+) -> None:
+    """Register ``tables`` under their names and run ``statements`` in one transaction
+    (rolled back whole on any error)."""
+    for name, data in tables.items():
+        con.register(name, data)
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            for sql in DELETE_OLD.values():
+            for sql in statements:
                 con.execute(sql)
-            con.execute(INSERT_SIGNALS)
-            con.execute(INSERT_MENTIONS)
-            con.execute(INSERT_QUOTES)
-            con.execute(INSERT_AMOUNTS)
-            con.execute(RECOUNT_ARTICLE_CATEGORIES)
-            con.execute(UPDATE_ARTICLES)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     finally:
-        for table in arrow:
-            con.unregister(f"retag_{table}")
-    return {
-        "articles": len(results),
-        "relevant": sum(1 for r in results if r["relevant"]),
-        **{t: len(found[t]) for t in found},
-    }
+        for name in tables:
+            con.unregister(name)
+
+
+def _swap_batch(
+    con: duckdb.DuckDBPyConnection, watch: Watch, rows: list[tuple[Any, ...]]
+) -> dict[str, int]:
+    """Tag one batch of stored articles and swap their rows in one transaction."""
+    tables, counts = tag_for_swap(watch, rows)
+    swap_in_one_transaction(con, tables, SWAP_STATEMENTS)
+    return counts
 
 
 def retag_stale_articles(
