@@ -11,7 +11,8 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export DYADWATCH_HOME ?= $(CURDIR)/data
 
-.PHONY: run test lint format install install-dev clean eval bench report eval-extract
+.PHONY: run test lint format install install-dev clean eval bench report eval-extract \
+	bench-views
 
 # pip is pinned too: the pip that ships with Python 3.11 (23.2) crashes resolving the
 # duplicated lxml[html_clean] extra that trafilatura's and readability's trees both ask for.
@@ -44,8 +45,17 @@ test: $(VENV)/.installed-dev
 eval: $(VENV)/.installed
 	$(BIN)/python -m extractors.eval_tagger
 
-# the analyst views on a generated warehouse of 1M articles / 10M signals (median seconds)
+# the pipeline's speed and memory beside its ceilings on N generated news pages served on
+# loopback (N=2000 by default; `make bench N=20000`): stage rates, end to end, bare
+# trafilatura, bare DuckDB insert, a naive pipeline, a no-change run, Airflow's overhead;
+# table + build/bench/results.json
+N ?= 2000
 bench: $(VENV)/.installed
+	$(BIN)/python -m tests.bench.bench_pipeline --n $(N)
+
+# every analyst view on a generated 1M-article / 10M-signal warehouse: median per view,
+# target < 1 s each; writes build/bench/views.json
+bench-views: $(VENV)/.installed
 	$(BIN)/python -m tests.bench.bench_views
 
 # data/report.html: trends, cooperation-conflict index, spikes, places, latest stories

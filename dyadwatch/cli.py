@@ -4,6 +4,7 @@ dyadwatch run                 ingest once, then alerts, through real Airflow DAG
 dyadwatch sql "SELECT ..."    read-only SQL against the warehouse, printed as a table
 dyadwatch trends              signal counts per category by day or week
 dyadwatch sources             sources with health; ``sources add URL`` adds a feed
+dyadwatch sources disable URL --reason TEXT / sources enable URL   stop / resume a feed
 dyadwatch story ID            one story or article: its copies, outlets, signals, evidence
 dyadwatch export --output DIR the warehouse as Parquet, partitioned by month
 dyadwatch report              a self-contained HTML report with charts
@@ -218,6 +219,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     """List sources with health, or (``sources add URL``) add a feed."""
     if getattr(args, "sources_command", None) == "add":
         return cmd_sources_add(args, settings)
+    if getattr(args, "sources_command", None) in ("enable", "disable"):
+        return cmd_sources_enable(args, settings)
     from extractors.sources import SourceFileError, load_feed_sources
     from warehouse.sources import source_health
 
@@ -234,25 +237,79 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
     from urllib.parse import urlsplit
 
-    from extractors.discovery import DiscoveryError, append_feed, discover_feed
+    from extractors.discovery import DiscoveryError, append_feed, discover_sources
 
     try:
-        found = discover_feed(settings, args.url)
+        discovered = discover_sources(settings, args.url)
     except DiscoveryError as exc:
         print(f"dyadwatch: no feed added: {exc}", file=sys.stderr)
         return 2
-    outlet = args.outlet or found.title or (urlsplit(found.url).hostname or found.url)
-    added = append_feed(
-        settings.feeds_file, found, outlet=outlet, country=args.country, language=args.language
-    )
-    how = "found on the page" if found.via == "autodiscovery" else "read directly"
-    if not added:
-        print(f"{found.url} is already in {settings.feeds_file}")
-        return 0
-    print(
-        f"added {found.kind} {found.url} ({how}, {found.entries} entries now) as "
-        f"{outlet!r} to {settings.feeds_file}"
-    )
+    hows = {"autodiscovery": "found on the page", "sitemap index": f"listed in {args.url}"}
+    for found in discovered:
+        outlet = args.outlet or found.title or (urlsplit(found.url).hostname or found.url)
+        added = append_feed(
+            settings.feeds_file, found, outlet=outlet, country=args.country, language=args.language
+        )
+        how = hows.get(found.via, "read directly")
+        if not added:
+            print(f"{found.url} is already in {settings.feeds_file}")
+            continue
+        print(
+            f"added {found.kind} {found.url} ({how}, {found.entries} entries now) as "
+            f"{outlet!r} to {settings.feeds_file}"
+        )
+    return 0
+
+
+def cmd_sources_enable(args: argparse.Namespace, settings: Settings) -> int:
+    """``sources disable URL --reason TEXT`` / ``sources enable URL`` (clears back-off)."""
+    import logging
+
+    from dyadwatch.records import stable_id
+    from extractors.sources import SourceFileError, load_feed_sources
+    from warehouse.db import WarehouseError
+    from warehouse.sources import disable_feed, enable_feed
+
+    log = logging.getLogger("dyadwatch.sources")
+    source_id = stable_id(args.url)
+    try:
+        if args.sources_command == "disable":
+            try:
+                listed = {s.url for s in load_feed_sources(settings.sources_file)}
+            except SourceFileError as exc:
+                print(f"dyadwatch: {exc}", file=sys.stderr)
+                return 2
+            if args.url not in listed:
+                print(f"dyadwatch: {args.url} is not in {settings.sources_file}", file=sys.stderr)
+                return 2
+            before = disable_feed(settings, source_id, args.reason)
+            was = (
+                f" (was disabled: {before.disabled_reason})"
+                if before and before.disabled_reason
+                else ""
+            )
+            message = f"disabled feed {args.url}: {args.reason}{was}"
+        else:
+            before = enable_feed(settings, source_id)
+            if before is None:
+                print(
+                    f"dyadwatch: no stored state for {args.url}: nothing to enable", file=sys.stderr
+                )
+                return 2
+            was = (
+                f"was disabled: {before.disabled_reason}"
+                if before.disabled_reason
+                else "was not disabled"
+            )
+            message = (
+                f"re-enabled feed {args.url} ({was}; cleared {before.consecutive_failures} "
+                f"failure(s) and any back-off): the next run fetches it"
+            )
+    except WarehouseError as exc:
+        print(f"dyadwatch: {exc}", file=sys.stderr)
+        return 2
+    log.info("%s", message)
+    print(message)
     return 0
 
 
@@ -318,12 +375,25 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sources.set_defaults(func=cmd_sources)
     sources_sub = sources.add_subparsers(dest="sources_command")
-    add = sources_sub.add_parser("add", help="add a feed URL, a site's homepage or a sitemap")
-    add.add_argument("url", help="feed, homepage (feed autodiscovery) or sitemap URL")
+    add = sources_sub.add_parser(
+        "add", help="add a feed URL, a site's homepage, a sitemap or a sitemap index"
+    )
+    add.add_argument(
+        "url", help="feed, homepage (feed autodiscovery), sitemap or sitemap index URL"
+    )
     add.add_argument("--outlet", help="publisher name (default: the feed's title)")
     add.add_argument("--country", help='outlet country: "PK", "IR", "INT", ...')
     add.add_argument("--language", help="ISO 639-1 code of the feed's items")
     add.set_defaults(func=cmd_sources)
+    disable = sources_sub.add_parser("disable", help="stop fetching a feed, with a reason")
+    disable.add_argument("url", help="the feed URL, as in the feeds file")
+    disable.add_argument("--reason", required=True, help="why, shown by 'dyadwatch sources'")
+    disable.set_defaults(func=cmd_sources)
+    enable = sources_sub.add_parser(
+        "enable", help="fetch a disabled or backed-off feed again (clears the reason)"
+    )
+    enable.add_argument("url", help="the feed URL, as in the feeds file")
+    enable.set_defaults(func=cmd_sources)
     return parser
 
 

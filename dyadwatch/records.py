@@ -31,6 +31,7 @@ class Source:
     language: str | None = None
     enabled: bool = True
     title: str | None = None
+    founded: int | None = None  # year the outlet started; earlier dates are flagged
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +121,15 @@ class Article:
     raw_charset: str | None = None
     extraction_status: str = "ok"  # loaded articles are 'ok'; other statuses go to fetch_log
     extraction_method: str | None = None  # 'trafilatura' | 'readability' | 'seed'
+    # the text's MinHash signature (hex, extractors/stories.py), computed in the parallel
+    # extraction step so the load need not; the load keeps it in article_minhash, not here
+    minhash: str | None = None
+    # where published_at came from and how sure we are (extractors/dates.py):
+    # 'page_metadata' | 'feed_entry' | 'url' | 'fetch_time'; 'high' | 'medium' | 'low';
+    # date_flag 'future' | 'before_founded' when the date cannot be right
+    date_source: str | None = None
+    date_confidence: str | None = None
+    date_flag: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +148,11 @@ class Signal:
     end: int
     cue: str  # the cue text that matched, as it stands in the sentence
     tagger_version: str
+    # who acts on whom in the sentence: 'IR->PK', 'PK->IR' (dyad codes), 'joint' or
+    # 'undirected'; and the PLOVER quad class: 'verbal_cooperation' | 'material_cooperation'
+    # | 'verbal_conflict' | 'material_conflict' (None: derived from category and tone on load)
+    direction: str = "undirected"
+    quad_class: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)

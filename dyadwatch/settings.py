@@ -31,6 +31,8 @@ over loopback, into ``./data/warehouse.duckdb``.
 | DYADWATCH_ALERT_URLS | (empty) | Apprise URLs, whitespace separated; empty: JSON lines sink |
 | DYADWATCH_ALERT_CHANNEL_<NAME> | (none) | Apprise URLs of a channel that rules name |
 | DYADWATCH_LOCK_TIMEOUT | 120 | seconds a load waits for the warehouse write lock |
+| DYADWATCH_EXTRACT_PROCESSES | CPU count | processes extracting pages at once (1: none forked) |
+| DYADWATCH_STAGING_URL | HOME/staging | where batches are staged: a directory or a URL (s3://...) |
 | AIRFLOW_HOME | <repo>/.airflow | Airflow's own home (SQLite metadata DB) for ``dyadwatch run`` |
 
 Airflow reads its own ``AIRFLOW__*`` variables; :meth:`Settings.airflow_environment`
@@ -86,6 +88,8 @@ class Settings:
     alert_channels: tuple[tuple[str, tuple[str, ...]], ...] = ()
     lock_timeout: float = 120.0
     airflow_home: Path = PACKAGE_ROOT / ".airflow"
+    extract_processes: int = 0  # 0: one per CPU
+    staging_url: str = ""  # empty: staging_dir
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -95,6 +99,11 @@ class Settings:
     @property
     def staging_dir(self) -> Path:
         return self.home / "staging"
+
+    @property
+    def staging_location(self) -> str | Path:
+        """Where batches are staged: ``staging_url`` when set, else ``staging_dir``."""
+        return self.staging_url or self.staging_dir
 
     @property
     def work_dir(self) -> Path:
@@ -197,6 +206,8 @@ class Settings:
             ),
             lock_timeout=float(env.get("DYADWATCH_LOCK_TIMEOUT") or 120.0),
             airflow_home=Path(env.get("AIRFLOW_HOME") or PACKAGE_ROOT / ".airflow").resolve(),
+            extract_processes=int(env.get("DYADWATCH_EXTRACT_PROCESSES") or 0),
+            staging_url=(env.get("DYADWATCH_STAGING_URL") or "").strip(),
         )
 
 

@@ -48,6 +48,7 @@ ARABIC_FOLD = str.maketrans(
         "ٱ": "ا",
     }
 )
+_ARABIC_FOLD_PAIRS = tuple((chr(code), folded) for code, folded in ARABIC_FOLD.items())
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 WORD = re.compile(r"[\w\u200c]+")  # ZWNJ joins Persian word parts
 _LATIN_GAP = r"[\s\-\u2010-\u2015]+"
@@ -69,7 +70,12 @@ def fold(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # e.g. 'İ' lowers to two code points: lower char by char
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return low.translate(ARABIC_FOLD) if _ARABIC_SCRIPT.search(low) else low
+    if not _ARABIC_SCRIPT.search(low):
+        return low
+    for variant, folded in _ARABIC_FOLD_PAIRS:  # str.replace: far faster than translate
+        if variant in low:
+            low = low.replace(variant, folded)
+    return low
 
 
 def is_arabic_script(term: str) -> bool:
@@ -354,6 +360,7 @@ class Lexicon:
         next_word = _NEXT_WORD.match
         hits: list[Hit] = []
         add = hits.append
+        new_hit = tuple.__new__  # Hit(...) without the Python-level __new__ of a NamedTuple
         for m in WORD.finditer(low):
             tok = m.group()
             plan = memo_get(tok, _UNSEEN)
@@ -366,7 +373,7 @@ class Lexicon:
             start, end = m.span()
             for role, data, arabic, case_words in plan.direct:
                 if case_words is None or tuple(WORD.findall(text[start:end])) == case_words:
-                    add(Hit(start, end, role, data, arabic))
+                    add(new_hit(Hit, (start, end, role, data, arabic)))
             verify = plan.verify
             if plan.by_next:
                 nm = next_word(low, end)
@@ -384,7 +391,7 @@ class Lexicon:
                 ):
                     continue
                 for role, data in term.payloads:
-                    add(Hit(start, stop, role, data, term.arabic))
+                    add(new_hit(Hit, (start, stop, role, data, term.arabic)))
         return hits
 
 
@@ -721,7 +728,7 @@ def load_watch(path: Path) -> Watch:
         if not r.get("description"):
             problems.append(f"{where}: missing description")
         cats = _str_list(r.get("categories"), f"{where}.categories", problems)
-        if not cats:
+        if not cats and r.get("kind") != "source_health":  # outages have no category
             problems.append(f"{where}: needs at least one category")
         for cat in cats:
             if cat not in raw_cats:

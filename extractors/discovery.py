@@ -2,13 +2,19 @@
 
 ``dyadwatch sources add URL`` accepts a feed, a site's homepage (feed autodiscovery
 through ``<link rel="alternate" type="application/rss+xml" href=...>``, the candidate
-fetched and parsed to be sure), or a sitemap (``<urlset>``, read as a list of article
-links).  Everything is fetched with our own safe client (the same limits and address
-checks as a run), never by a library fetching on its own.
+fetched and parsed to be sure), a sitemap (``<urlset>``, read as a list of article
+links; Google News sitemaps give titles and publication dates), or a sitemap index
+(``<sitemapindex>``: its child sitemaps are fetched, newest ``<lastmod>`` first, and
+each one that parses is added as its own source — at most
+``SITEMAP_INDEX_MAX_CHILDREN`` of them, through at most ``SITEMAP_INDEX_MAX_DEPTH``
+levels of index, and only on the index's own host, as the sitemap protocol requires).
+Everything is fetched with our own safe client (the same limits and address checks as
+a run), never by a library fetching on its own.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass
@@ -17,9 +23,20 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from dyadwatch.settings import Settings
-from extractors.feeds import FEED_ACCEPT, looks_like_sitemap, parse_feed
+from extractors.feeds import (
+    FEED_ACCEPT,
+    SitemapChild,
+    looks_like_sitemap,
+    parse_feed,
+    parse_sitemap_index,
+)
 from extractors.http import fetch_url, run_client
 from extractors.safety import check_feed_xml
+
+log = logging.getLogger(__name__)
+
+SITEMAP_INDEX_MAX_CHILDREN = 20  # child sitemaps fetched from one index, all levels
+SITEMAP_INDEX_MAX_DEPTH = 2  # an index listing indexes is followed; one level deeper is not
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -41,7 +58,7 @@ class Discovered:
     kind: str  # 'feed' | 'sitemap'
     title: str | None
     entries: int
-    via: str  # 'direct' | 'autodiscovery'
+    via: str  # 'direct' | 'autodiscovery' | 'sitemap index'
 
 
 class _AlternateLinks(HTMLParser):
@@ -78,15 +95,61 @@ def _as_feed(settings: Settings, client, url: str, body: bytes, ctype: str | Non
         return None
     if looks_like_sitemap(body):
         parsed = parse_feed(body, url=url, source_id="discovery", kind="sitemap")
-        return Discovered(url, "sitemap", None, len(parsed.entries), "direct")
+        if parsed.malformed and not parsed.entries:
+            return None
+        return Discovered(url, "sitemap", parsed.title, len(parsed.entries), "direct")
     parsed = parse_feed(body, url=url, source_id="discovery", content_type=ctype)
     if parsed.version and (parsed.entries or not parsed.malformed):
         return Discovered(url, "feed", parsed.title, len(parsed.entries), "direct")
     return None
 
 
-def discover_feed(settings: Settings, url: str) -> Discovered:
-    """The feed (or sitemap) at or behind ``url``; raises DiscoveryError."""
+def _follow_sitemap_index(
+    get, index_url: str, children: list[SitemapChild], depth: int, budget: list[int]
+) -> list[Discovered]:
+    """The sitemaps an index leads to (see the module docstring for the bounds)."""
+    found: list[Discovered] = []
+    index_host = (urlsplit(index_url).hostname or "").lower()
+    for child in children:
+        if budget[0] <= 0:
+            log.warning("Sitemap index %s: stopped at %d child sitemaps", index_url,
+                        SITEMAP_INDEX_MAX_CHILDREN)  # fmt: skip
+            break
+        if (urlsplit(child.url).hostname or "").lower() != index_host:
+            log.warning("Sitemap index %s: skipped %s (not on the index's host)", index_url,
+                        child.url)  # fmt: skip
+            continue
+        budget[0] -= 1
+        try:
+            got = get(child.url)
+        except DiscoveryError as exc:
+            log.warning("Sitemap index %s: skipped %s", index_url, exc)
+            continue
+        child_url = got.final_url or child.url
+        refusal = check_feed_xml(got.body)
+        if refusal:
+            log.warning("Sitemap index %s: skipped %s (%s)", index_url, child_url, refusal.message)
+            continue
+        nested = parse_sitemap_index(got.body)
+        if nested is not None:
+            if depth >= SITEMAP_INDEX_MAX_DEPTH:
+                log.warning("Sitemap index %s: not following %s (indexes nested deeper than %d)",
+                            index_url, child_url, SITEMAP_INDEX_MAX_DEPTH)  # fmt: skip
+                continue
+            found += _follow_sitemap_index(get, child_url, nested, depth + 1, budget)
+            continue
+        sitemap = _as_feed(None, None, child_url, got.body, None)
+        if sitemap is None or sitemap.kind != "sitemap":
+            log.warning("Sitemap index %s: skipped %s (not a sitemap)", index_url, child_url)
+            continue
+        sitemap.via = "sitemap index"
+        found.append(sitemap)
+    return found
+
+
+def discover_sources(settings: Settings, url: str) -> list[Discovered]:
+    """The feed or sitemap at or behind ``url`` — or, for a sitemap index, the sitemaps
+    it lists; raises DiscoveryError when there is none."""
     with run_client(settings) as client:
 
         def get(target: str):
@@ -104,9 +167,26 @@ def discover_feed(settings: Settings, url: str) -> Discovered:
             return got
 
         page = get(url)
+        refusal = check_feed_xml(page.body)
+        if refusal:
+            raise DiscoveryError(f"{url}: {refusal.error_class}: {refusal.message}")
+        children = parse_sitemap_index(page.body)
+        if children is not None:
+            sitemaps = _follow_sitemap_index(get, page.final_url or url, children, 1, [
+                SITEMAP_INDEX_MAX_CHILDREN
+            ])  # fmt: skip
+            if not sitemaps:
+                raise DiscoveryError(
+                    f"{url} is a sitemap index of {len(children)} sitemap(s), none of which "
+                    "could be fetched and read (see the warnings above)"
+                )
+            named = next((s.title for s in sitemaps if s.title), None)
+            for sitemap in sitemaps:  # one index, one publisher
+                sitemap.title = sitemap.title or named
+            return sitemaps
         found = _as_feed(settings, client, page.final_url or url, page.body, page.content_type)
         if found:
-            return found
+            return [found]
         from extractors.charset import decode_html
 
         html = decode_html(page.body, page.charset)
@@ -127,7 +207,7 @@ def discover_feed(settings: Settings, url: str) -> Discovered:
             if feed:
                 feed.via = "autodiscovery"
                 feed.title = feed.title or title
-                return feed
+                return [feed]
             reasons.append(f"{candidate}: not a feed")
         raise DiscoveryError("no advertised feed worked: " + "; ".join(reasons))
 

@@ -8,7 +8,11 @@ What :func:`fetch_url` guarantees:
 
 - only http/https, and (unless allowed) no host resolving to a private, loopback,
   link-local or metadata address — checked again on every redirect hop, because
-  redirects are followed here, by hand, at most ``http_max_redirects`` times;
+  redirects are followed here, by hand, at most ``http_max_redirects`` times; and
+  checked once more where it counts, at connect time, on the address the socket
+  actually connects to (:class:`~extractors.safety.VettedNetworkBackend`), so a name
+  whose DNS answer changes between the check and the connection (DNS rebinding)
+  is still refused;
 - the body is streamed and cut at ``max_bytes`` both as sent (compressed) and as
   decompressed (gzip/deflate are inflated here with a cap, so a compression bomb
   stops at the cap instead of filling memory);
@@ -32,12 +36,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from dyadwatch.records import FetchAttempt
 from dyadwatch.settings import Settings
 from extractors.politeness import HostLimiter
-from extractors.safety import check_url
+from extractors.safety import BlockedAddressError, VettedNetworkBackend, check_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -102,11 +107,31 @@ class FetchClient(httpx.Client):
         self.policy = policy
 
 
+class VettedTransport(httpx.HTTPTransport):
+    """httpx's transport whose connections go through :class:`VettedNetworkBackend`."""
+
+    def __init__(self, settings: Settings | None) -> None:
+        # Not super().__init__(): all it does is build the pool replaced here (and load
+        # the CA bundle for it, ~20 ms).  handle_request/close use only self._pool.
+        limits = httpx.Limits()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=VettedNetworkBackend(settings),
+        )
+
+
 @contextmanager
 def http_client(settings: Settings, *, proxy: str | None = None) -> Iterator[FetchClient]:
     """An httpx client set up from the settings (User-Agent, timeouts, politeness)."""
+    # Through a proxy (the offline mirror on loopback) the proxy connects onwards; direct
+    # connections are vetted at connect time.
+    transport = None if proxy else VettedTransport(settings)
     client = FetchClient(
         FetchPolicy.from_settings(settings),
+        transport=transport,
         headers={"User-Agent": settings.full_user_agent, "Accept-Encoding": "gzip, deflate"},
         timeout=httpx.Timeout(settings.http_timeout),
         follow_redirects=False,
@@ -396,6 +421,9 @@ def _fetch_once(
             retry_after=state["retry_after"],  # type: ignore[arg-type]
         )
         return failure
+    except BlockedAddressError as exc:  # refused at connect time (e.g. DNS rebinding)
+        hop = "" if current == url else f" (redirect to {current})"
+        error = ("blocked_address", f"{exc}{hop}")
     except TimeoutError as exc:  # the host limiter's wait passed the deadline
         error = ("timeout", f"waited for a free slot past the deadline: {exc}")
     except httpx.TimeoutException as exc:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from dyadwatch.records import FetchAttempt, ParsedEntry
 from dyadwatch.settings import Settings
@@ -30,6 +30,17 @@ class FetchedPage:
     charset: str | None
     entry_title: str | None
     entry_published_at: str | None  # ISO time from the feed entry
+    # the body's place in body_file when that file holds many bodies (else the whole file)
+    body_offset: int | None = None
+    body_length: int | None = None
+
+    def read_body(self, run_dir: Path) -> bytes:
+        """The page's bytes as fetched."""
+        with (run_dir / self.body_file).open("rb") as fh:
+            if self.body_offset is None:
+                return fh.read()
+            fh.seek(self.body_offset)
+            return fh.read(self.body_length)
 
 
 def entries_to_fetch(files: RunFiles) -> list[ParsedEntry]:
@@ -49,6 +60,9 @@ def fetch_pages(settings: Settings, run_key: str) -> dict[str, int]:
     entries = entries_to_fetch(files)
     body_dir = files.dir / "pages"
     body_dir.mkdir(parents=True, exist_ok=True)
+    # every body goes into one file (one file per page costs more than the fetch on
+    # some file systems); a retried task starts it afresh
+    bodies_name = "pages/bodies.bin"
     pages: list[FetchedPage] = []
     attempts: list[FetchAttempt] = []
     with run_client(settings) as client:
@@ -81,25 +95,30 @@ def fetch_pages(settings: Settings, run_key: str) -> dict[str, int]:
                 require_html=True,
             )
 
-        with ThreadPoolExecutor(max_workers=max(1, settings.http_concurrency)) as pool:
+        with (
+            (files.dir / bodies_name).open("wb") as bodies,
+            ThreadPoolExecutor(max_workers=max(1, settings.http_concurrency)) as pool,
+        ):
             for entry, fetched in pool.map(one, entries):
                 attempts.extend(fetched.attempts)
                 if not fetched.ok or fetched.body is None:
                     continue
-                name = hashlib.sha256(entry.url.encode()).hexdigest()[:24] + ".html"
-                (body_dir / name).write_bytes(fetched.body)
+                offset = bodies.tell()
+                bodies.write(fetched.body)
                 pages.append(
                     FetchedPage(
                         url=entry.url,
                         final_url=fetched.final_url or entry.url,
                         source_id=entry.source_id,
-                        body_file=f"pages/{name}",
+                        body_file=bodies_name,
                         content_type=fetched.content_type,
                         charset=fetched.charset,
                         entry_title=entry.title,
                         entry_published_at=(
                             entry.published_at.isoformat() if entry.published_at else None
                         ),
+                        body_offset=offset,
+                        body_length=len(fetched.body),
                     )
                 )
     robots_attempts = robots.attempts if robots else []

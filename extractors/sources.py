@@ -38,6 +38,7 @@ def load_feed_sources(path: Path) -> list[Source]:
                 country=feed.get("country"),
                 language=feed.get("language"),
                 enabled=True,
+                founded=int(feed["founded"]) if feed.get("founded") else None,
                 title=feed.get("title"),
             )
         )

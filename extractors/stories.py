@@ -16,23 +16,35 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NUM_PERM = 128
 SHINGLE_WORDS = 5
 SEED = 1
 SCHEME = "affine32"  # datasketch 2 default; stored signatures depend on it
 SIMILARITY_THRESHOLD = 0.5
-# bands x rows chosen by datasketch to balance false positives and negatives at 0.5
-BANDS, ROWS = _optimal_param(SIMILARITY_THRESHOLD, NUM_PERM, 0.5, 0.5)
+# bands x rows chosen by datasketch to balance false positives and negatives at 0.5:
+# datasketch.lsh._optimal_param(0.5, 128, 0.5, 0.5), pinned here (tests/unit/test_stories.py
+# checks it) because importing datasketch.lsh imports scipy, a second of start-up that
+# the load step need not pay: datasketch is imported only to compute a signature
+BANDS, ROWS = 25, 5
 MIN_WORDS = 20  # shorter texts are too thin to call copies; each is its own story
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-# One MinHash's permutations, built once (they depend only on NUM_PERM and SEED).
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+
+
+@cache
+def _template() -> MinHash:
+    """One MinHash's permutations, built once (they depend only on NUM_PERM and SEED)."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
 
 
 def words(text: str) -> list[str]:
@@ -49,29 +61,57 @@ def shingles(text: str, k: int = SHINGLE_WORDS) -> set[str]:
 
 def minhash(text: str) -> MinHash:
     """The MinHash of ``text``'s shingles."""
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_TEMPLATE.permutations)
+    from datasketch import MinHash
+
+    template = _template()
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=template.permutations)
     m.update_batch([s.encode("utf-8") for s in shingles(text)])
     return m
 
 
-def signature_bytes(m: MinHash) -> bytes:
-    return np.asarray(m.hashvalues, dtype="<u8").tobytes()
+def _values(m: Any) -> np.ndarray:
+    """A signature's values, from a MinHash or an array of them."""
+    return np.asarray(getattr(m, "hashvalues", m), dtype="<u8")
+
+
+def signature_bytes(m: MinHash | np.ndarray) -> bytes:
+    return _values(m).tobytes()
+
+
+def signature_values(data: bytes) -> np.ndarray:
+    """A stored signature's values (what ``similarity`` and ``band_keys`` take), no
+    datasketch needed; ``ValueError`` when ``data`` is no signature of this configuration."""
+    if len(data) != 8 * NUM_PERM:
+        raise ValueError(f"a signature of {len(data)} bytes, not {8 * NUM_PERM}")
+    return np.frombuffer(data, dtype="<u8")
 
 
 def from_bytes(data: bytes) -> MinHash:
-    values = np.frombuffer(data, dtype="<u8").astype(_TEMPLATE.hashvalues.dtype)
+    from datasketch import MinHash
+
+    template = _template()
     return MinHash(
         num_perm=NUM_PERM,
         seed=SEED,
         scheme=SCHEME,
-        hashvalues=values,
-        permutations=_TEMPLATE.permutations,
+        hashvalues=signature_values(data).astype(template.hashvalues.dtype),
+        permutations=template.permutations,
     )
 
 
-def band_keys(m: MinHash) -> list[str]:
+def to_hex(m: MinHash) -> str:
+    """The signature as text (for the record types, which carry no bytes)."""
+    return signature_bytes(m).hex()
+
+
+def from_hex(text: str) -> np.ndarray:
+    """The values of a signature written by ``to_hex``; ``ValueError`` when it is not one."""
+    return signature_values(bytes.fromhex(text))
+
+
+def band_keys(m: MinHash | np.ndarray) -> list[str]:
     """One key per band: ``'<band>:<hash of its rows>'``; equal keys mark candidates."""
-    values = np.asarray(m.hashvalues, dtype="<u8")
+    values = _values(m)
     keys = []
     for band in range(BANDS):
         chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
@@ -79,9 +119,11 @@ def band_keys(m: MinHash) -> list[str]:
     return keys
 
 
-def similarity(a: MinHash, b: MinHash) -> float:
-    """Estimated Jaccard similarity of the two texts' shingle sets."""
-    return float(a.jaccard(b))
+def similarity(a: MinHash | np.ndarray, b: MinHash | np.ndarray) -> float:
+    """Estimated Jaccard similarity of the two texts' shingle sets (the share of equal
+    signature values, as ``MinHash.jaccard`` computes it)."""
+    values = _values(a)
+    return float(np.count_nonzero(values == _values(b))) / float(len(values))
 
 
 def is_comparable(text: str) -> bool:

@@ -9,16 +9,21 @@ matching is precompiled by ``dyadwatch.watch.load_watch``.  What it does:
    words and relation cues (``Lexicon.scan``); a match inside a longer match of the same
    kind is dropped ("Pakistan" inside "Pakistan Army").
 3. Drop cues negated in their clause ("did not close the border", "denied any role in the
-   attack", "no clashes were reported"; for Urdu/Persian, a negated verb after the cue).
+   attack", "no clashes were reported"; a noun-phrase negator -- "without documents" --
+   only reaches its noun phrase; for Urdu/Persian, a negated verb after the cue).
 4. Relevance (0..1) from evidence that the story is about the *relation*: sentences that
    name an entity of each side and a relation cue (not lists of many countries), the
    title naming both sides, places of the border region; below the watch's threshold
-   the article is not relevant and gets no signals (mentions are still returned).
+   the article is not relevant and gets no signals (mentions are still returned).  An
+   article with no signal and no cue between the sides needs stronger evidence.
 5. One signal per (category, sentence) with a cue, scored 0..1 (higher when the sentence
    names both sides), toned -10..+10 from the category/cue default moved by tone words;
-   the strongest few per category are kept.  Article tone = score-weighted mean.
+   the strongest few per category are kept.
+6. Article tone: the mean of the sentences with signals (each at its signals' score-
+   weighted tone, weighted by its best score), the title's tone (a headline says what the
+   story is about) and the tone words of other sentences naming a side.
 
-The title only contributes to relevance: every offset indexes ``text``.
+The title adds to relevance and tone, never to signals: every offset indexes ``text``.
 """
 
 from __future__ import annotations
@@ -32,13 +37,14 @@ from typing import Any, TextIO
 
 from dyadwatch.records import Amount, Article, Mention, Quote, Signal, TagResult
 from dyadwatch.settings import Settings
-from dyadwatch.watch import DYAD_REFERENCE, Entity, Hit, Watch, fold, load_watch
+from dyadwatch.watch import DYAD_REFERENCE, Category, Entity, Hit, Watch, fold, load_watch
+from extractors.direction import direct_signals
 from extractors.runfiles import RunFiles
 
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-2"
+TAGGER_CODE_VERSION = "tagger-3"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
@@ -47,8 +53,15 @@ SENTENCE_TONE_WEIGHT = 0.4
 # an article of more sentences needs two signals of a category, or one this strong
 LONG_ARTICLE_SENTENCES = 8
 STRONG_SIGNAL = 0.75
-# weight in the article tone of a signal in a sentence naming both sides (others: 1)
-RELATIONAL_WEIGHT = 1.5
+# an article without any signal, and without a cue (even a generic one: "talks") in a
+# sentence naming both sides, is relevant only on this much relevance evidence (two
+# sentences about the relation, or a title and a sentence); else its relevance is capped
+# NO_SIGNAL_MARGIN below the threshold
+NO_SIGNAL_RELEVANCE = 0.7
+NO_SIGNAL_MARGIN = 0.05
+# weight in the article tone of the title's tone (a sentence with signals: their best score,
+# which is higher when it names both sides)
+TITLE_TONE_WEIGHT = 1.0
 
 _BORDER_PROVINCES = frozenset({"balochistan", "sistan_baluchestan"})
 
@@ -65,6 +78,9 @@ _CLAUSE_BREAK = re.compile(
     r"[,;:()\[\]\u060c\u061b]|\s(?:but|while|although|though|however|whereas|after|before"
     r"|when|which|who|as|because|since|and then)\s"
 )
+# negators of a noun phrase, and how far after one a negated word may start
+_NOUN_NEGATORS = frozenset({"no", "without", "none", "free of", "absence of", "بغیر", "بدون"})
+NOUN_NEGATOR_SCOPE = 30
 _UPPER_OR_DIGIT_START = re.compile(r"\s*[\"'“‘(]?([A-Z0-9\u0600-\u06ff])")
 
 
@@ -106,24 +122,33 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
 
 
 def _drop_contained(hits: list[Hit]) -> list[Hit]:
-    """Keep hits not strictly inside a longer hit (identical spans are all kept)."""
-    hits = sorted(hits, key=lambda h: (h.start, -h.end))
+    """Keep hits not strictly inside a longer hit (identical spans are all kept).
+
+    ``hits`` come in order of their start, as ``Lexicon.scan`` returns them.
+    """
     out: list[Hit] = []
     max_end = -1
-    last_span: tuple[int, int] | None = None
-    last_keep = False
-    for h in hits:
-        span = (h.start, h.end)
-        if span == last_span:
-            if last_keep:
-                out.append(h)
-            continue
-        keep = h.end > max_end
-        if keep:
+    i, n = 0, len(hits)
+    while i < n:
+        h = hits[i]
+        start = h[0]
+        j = i + 1
+        if j < n and hits[j][0] == start:  # several hits start here: the longest win
+            while j < n and hits[j][0] == start:
+                j += 1
+            end = max(g[1] for g in hits[i:j])
+            if end > max_end:
+                out += [g for g in hits[i:j] if g[1] == end]
+                max_end = end
+        elif h[1] > max_end:
             out.append(h)
-        max_end = max(max_end, h.end)
-        last_span, last_keep = span, keep
+            max_end = h[1]
+        i = j
     return out
+
+
+def _by_score_then_start(item: tuple[float, int, int, float, int, int]) -> tuple[float, int]:
+    return -item[0], item[1]
 
 
 class _Sentence:
@@ -155,7 +180,10 @@ def _negated(low: str, sent: _Sentence, start: int, end: int, arabic: bool) -> b
     """Is the match ``low[start:end]`` negated in its clause?
 
     English (and Persian "هیچ"/"تکذیب"): a negator before it in the same clause, at most
-    80 characters back, or inside the match.  Urdu/Persian: also a negated verb after it.
+    80 characters back, or inside the match.  A negator of a noun phrase ("without
+    documents", "no clashes") reaches only NOUN_NEGATOR_SCOPE characters: "Afghans without
+    documents should be sent to Afghanistan" negates no Afghanistan.  Urdu/Persian: also a
+    negated verb after it.
     """
     if not sent.negators:
         return False
@@ -166,6 +194,8 @@ def _negated(low: str, sent: _Sentence, start: int, end: int, arabic: bool) -> b
             if n.start > start:  # inside the match ("border was not closed")
                 return True
             gap = low[n.end : start]
+            if len(gap) > NOUN_NEGATOR_SCOPE and low[n.start : n.end] in _NOUN_NEGATORS:
+                continue
             if not _CLAUSE_BREAK.search(gap):
                 return True
         elif arabic and n.data == "after" and end <= n.start < min(s1, end + 60):
@@ -189,6 +219,38 @@ def _countered(low: str, sent: _Sentence, cue: Hit) -> bool:
     return False
 
 
+def _cue_tone(
+    watch: Watch, low: str, sent: _Sentence, category: Category, cues: list[Hit], both: bool
+) -> tuple[Hit, float]:
+    """The tone (-10..+10) of a ``category`` signal on ``cues`` in ``sent``, and its cue.
+
+    The first cue with its own tone sets the base, else the category default; the
+    sentence's tone words (not negated, outside the cue) move it.
+    """
+    tone_cfg = watch.tone
+    max_adj = tone_cfg.max_adjustment
+    cue, cue_tone = cues[0], None
+    for c in cues:
+        if c.data[2] is not None:
+            cue, cue_tone = c, c.data[2]
+            break
+    base = category.tone if cue_tone is None else cue_tone
+    adjust = 0.0
+    if sent.tones:
+        cs, ce = cue.start, cue.end
+        adjust = sum(t.data for t in sent.tones if t.end <= cs or t.start >= ce)
+        adjust = max(-max_adj, min(max_adj, adjust))
+    if category.counter_frame and _countered(low, sent, cues[0]):
+        # what both sides act against is no conflict between them
+        base = tone_cfg.counter_frame_tone if both else 0.0
+        return cue, max(-10.0, min(10.0, base + adjust))
+    if cue_tone is None and base * adjust < 0 and abs(adjust) >= FLIP_TONE_AT:
+        # the sentence's action outweighs its topic: "agreed to fight militants"
+        # (a cue with its own tone -- "reopened the border" -- is the action itself)
+        return cue, adjust
+    return cue, max(-10.0, min(10.0, base + adjust))
+
+
 def _noisy_or(probabilities: list[float]) -> float:
     p = 1.0
     for q in probabilities:
@@ -196,8 +258,49 @@ def _noisy_or(probabilities: list[float]) -> float:
     return 1.0 - p
 
 
-def _title_evidence(watch: Watch, title: str) -> float:
+def _read_title(watch: Watch, title: str) -> tuple[float, float | None]:
+    """The title's relevance evidence, and its tone (None: no cue or tone word in it).
+
+    A headline states what the story is about, so its tone counts in the article's tone
+    (TITLE_TONE_WEIGHT): "Traders complain of losses as Iran raises tariffs".
+    """
     hits = watch.lexicon.scan(title)
+    return _title_evidence(watch, hits), _title_tone(watch, title, hits)
+
+
+def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
+    low = fold(title)
+    sent = _Sentence((0, len(title)))
+    cue_hits = []
+    for h in hits:
+        if h.role == "negator":
+            sent.negators.append(h)
+        elif h.role == "counter":
+            sent.counters.append(h)
+        elif h.role == "cue":
+            cue_hits.append(h)
+    entity_spans = [(h.start, h.end) for h in hits if h.role == "entity"]
+    for h in hits:
+        if h.role == "tone" and not _negated(low, sent, h.start, h.end, h.arabic):
+            if not any(a <= h.start and h.end <= b for a, b in entity_spans):
+                sent.tones.append(h)
+    by_category: dict[str, list[Hit]] = {}
+    for h in _drop_contained(cue_hits):
+        if not _negated(low, sent, h.start, h.end, h.arabic):
+            by_category.setdefault(h.data[0], []).append(h)
+    if by_category:
+        tones = [
+            _cue_tone(watch, low, sent, watch.categories[category], cues, True)[1]
+            for category, cues in by_category.items()
+        ]
+        return sum(tones) / len(tones)
+    if sent.tones:
+        max_adj = watch.tone.max_adjustment
+        return max(-max_adj, min(max_adj, sum(t.data for t in sent.tones)))
+    return None
+
+
+def _title_evidence(watch: Watch, hits: list[Hit]) -> float:
     sides: set[int] = set()
     countries: set[str] = set()
     relation = False
@@ -433,7 +536,7 @@ def tag_article(
     watch: Watch,
     language: str | None = None,
 ) -> TagResult:
-    """Tag one article's body ``text`` (``title`` only adds to relevance).
+    """Tag one article's body ``text`` (``title`` adds to relevance and tone only).
 
     ``language`` is informational: Urdu/Persian handling follows the script of each cue.
     """
@@ -443,7 +546,7 @@ def tag_article(
     hits = watch.lexicon.scan(text, low)
     rs = watch.relevance
     min_c = rs.list_min_countries
-    side_of = watch.side_of
+    side_get = {watch.dyad[0].code: 0, watch.dyad[1].code: 1}.get
 
     # -- one pass: hits into their sentences (hits come in text order) ---------------
     info: dict[int, _Sentence] = {}
@@ -451,17 +554,24 @@ def tag_article(
     cue_hits: list[tuple[_Sentence, Hit]] = []
     tone_hits: list[tuple[_Sentence, Hit]] = []
     si, n_sent = 0, len(sentences)
+    beyond = len(text) + 1
+    s_start, s_end = sentences[0] if sentences else (beyond, beyond)
+    s = None
     for h in hits:
-        role = h.role
+        start, end, role = h[0], h[1], h[2]
         if role == "entity":
             entity_hits.append(h)
-        while si < n_sent and sentences[si][1] <= h.start:
-            si += 1
-        if si == n_sent or h.start < sentences[si][0] or h.end > sentences[si][1]:
+        if start >= s_end:
+            while si < n_sent and sentences[si][1] <= start:
+                si += 1
+            s_start, s_end = sentences[si] if si < n_sent else (beyond, beyond)
+            s = None
+        if start < s_start or end > s_end:
             continue  # across a sentence boundary
-        s = info.get(si)
         if s is None:
-            s = info[si] = _Sentence(sentences[si])
+            s = info.get(si)
+            if s is None:
+                s = info[si] = _Sentence(sentences[si])
         if role == "cue":
             cue_hits.append((s, h))
         elif role == "relation":
@@ -481,10 +591,12 @@ def tag_article(
     si = 0
     seen_mentions: set[tuple[str, int]] = set()
     for h in _drop_contained(entity_hits):
-        ent: Entity = h.data
-        if (ent.entity_id, h.start) in seen_mentions:
+        start, end, _, ent, _ = h
+        key = (ent.entity_id, start)
+        if key in seen_mentions:
             continue  # two aliases of one entity on the same words ("ایران", "ایرانی")
-        seen_mentions.add((ent.entity_id, h.start))
+        seen_mentions.add(key)
+        span = (start, end)
         mentions.append(
             Mention(
                 article_id,
@@ -492,23 +604,24 @@ def tag_article(
                 ent.kind,
                 ent.name,
                 ent.country,
-                text[h.start : h.end],
-                h.start,
-                h.end,
+                text[start:end],
+                start,
+                end,
                 version,
             )
         )
-        entity_spans.append((h.start, h.end))
-        while si < n_sent and sentences[si][1] <= h.start:
+        entity_spans.append(span)
+        while si < n_sent and sentences[si][1] <= start:
             si += 1
         s = info.get(si)
-        if s is None or h.end > s.span[1] or h.start < s.span[0]:
+        if s is None or end > s.span[1] or start < s.span[0]:
             continue
-        side = side_of(ent.country)
-        if side is not None:
-            s.sides.add(side)
-        if ent.country:
-            s.countries.add(ent.country)
+        country = ent.country
+        if country:
+            s.countries.add(country)
+            side = side_get(country)
+            if side is not None:
+                s.sides.add(side)
         if ent.dyad_border:
             s.border_places.add(ent.entity_id)
 
@@ -524,7 +637,7 @@ def tag_article(
 
     # -- relevance -------------------------------------------------------------------
     evidence: list[float] = []
-    title_ev = _title_evidence(watch, title) if title else 0.0
+    title_ev, title_tone = _read_title(watch, title) if title else (0.0, None)
     if title_ev:
         evidence.append(title_ev)
     n_strong = n_weak = 0
@@ -565,89 +678,91 @@ def tag_article(
             continue
         if not _negated(low, s, h.start, h.end, h.arabic):
             s.tones.append(h)
-    candidates: dict[str, list[tuple[float, int, Signal]]] = {}
-    relational_starts: set[int] = set()  # sentences naming both sides
+    # category -> (score, sentence start, sentence end, tone, cue start, cue end)
+    candidates: dict[str, list[tuple[float, int, int, float, int, int]]] = {}
+    score_both, score_one = rs.score_both_sides, rs.score_one_side
+    cue_between_sides = False  # a cue in a sentence naming both sides
     for s in info.values():
         if not s.cues:
             continue
         both = s.both_sides(min_c) or (s.dyad_ref and not s.is_list(min_c))
-        if both:
-            relational_starts.add(s.span[0])
-        one = bool(s.sides) or bool(s.border_places)
+        cue_between_sides = cue_between_sides or both
+        side_score = score_both if both else score_one if (s.sides or s.border_places) else 0.0
+        if s.border_places:
+            side_score += rs.score_border_place
         by_category: dict[str, list[Hit]] = {}
         for h in s.cues:
             by_category.setdefault(h.data[0], []).append(h)
         a, b = s.span
         for category, cues in by_category.items():
-            # the first cue with its own tone sets the base; else the category default
-            cue, cue_tone = cues[0], None
-            for c in cues:
-                if c.data[2] is not None:
-                    cue, cue_tone = c, c.data[2]
-                    break
-            base = categories[category].tone if cue_tone is None else cue_tone
-            adjust = sum(t.data for t in s.tones if t.end <= cue.start or t.start >= cue.end)
-            adjust = max(-max_adj, min(max_adj, adjust))
-            if categories[category].counter_frame and _countered(low, s, cues[0]):
-                # what both sides act against is no conflict between them
-                base = tone_cfg.counter_frame_tone if both else 0.0
-                tone = max(-10.0, min(10.0, base + adjust))
-            elif cue_tone is None and base * adjust < 0 and abs(adjust) >= FLIP_TONE_AT:
-                # the sentence's action outweighs its topic: "agreed to fight militants"
-                # (a cue with its own tone -- "reopened the border" -- is the action itself)
-                tone = adjust
+            cue, tone = _cue_tone(watch, low, s, categories[category], cues, both)
+            if len(cues) == 1:
+                score = rs.score_weak_cue if cue.data[3] else rs.score_cue
             else:
-                tone = max(-10.0, min(10.0, base + adjust))
-            strong = [c for c in cues if not c.data[3]]
-            score = rs.score_cue if strong else rs.score_weak_cue
-            if strong and cue.data[3]:
-                cue = strong[0]
-            score += rs.score_both_sides if both else rs.score_one_side if one else 0.0
-            if s.border_places:
-                score += rs.score_border_place
-            if len({(c.start, c.end) for c in cues}) > 1:
-                score += rs.score_several_cues
-            score = round(min(1.0, score), 3)
-            signal = Signal(
-                article_id,
-                category,
-                score,
-                round(tone, 2),
-                text[a:b],
-                a,
-                b,
-                text[cue.start : cue.end],
-                version,
-            )
-            candidates.setdefault(category, []).append((score, a, signal))
+                strong = [c for c in cues if not c.data[3]]
+                score = rs.score_cue if strong else rs.score_weak_cue
+                if strong and cue.data[3]:
+                    cue = strong[0]
+                if len({(c.start, c.end) for c in cues}) > 1:
+                    score += rs.score_several_cues
+            score = round(min(1.0, score + side_score), 3)
+            candidates.setdefault(category, []).append((score, a, b, tone, cue.start, cue.end))
     signals: list[Signal] = []
     for category, items in candidates.items():
         # the article carries a category only on strong enough evidence
         floor = categories[category].min_score
-        best = max(score for score, _, _ in items)
+        best = max(item[0] for item in items)
         if best < floor:
             continue
         # in a long article, one passing mention is no topic: it needs a second signal or
         # a strong one (a specific cue in a sentence naming both sides)
         if n_sent > LONG_ARTICLE_SENTENCES and best < STRONG_SIGNAL:
-            if sum(1 for score, _, _ in items if score >= floor) < 2:
+            if sum(1 for item in items if item[0] >= floor) < 2:
                 continue
-        items.sort(key=lambda x: (-x[0], x[1]))
-        signals += [sig for _, _, sig in items[: rs.max_signals_per_category]]
+        items.sort(key=_by_score_then_start)
+        for score, a, b, tone, cs, ce in items[: rs.max_signals_per_category]:
+            signals.append(
+                Signal(
+                    article_id,
+                    category,
+                    score,
+                    round(tone, 2),
+                    text[a:b],
+                    a,
+                    b,
+                    text[cs:ce],
+                    version,
+                )
+            )
     signals.sort(key=lambda sig: (sig.start, sig.category))
+    if not signals and not cue_between_sides and relevance < NO_SIGNAL_RELEVANCE:
+        # both sides named, but nothing of any category happens between them: a writer
+        # of both origins, a list of visitors -- not a story about the relation
+        relevance = min(relevance, round(rs.threshold - NO_SIGNAL_MARGIN, 3))
+        return TagResult(False, relevance, 0.0, "neutral", version, [], mentions)
+    # who acts on whom, and the PLOVER quad class (extractors/direction.py)
+    signals = direct_signals(signals, mentions, watch)
 
     # -- article tone ----------------------------------------------------------------
-    # signals weighted by score, plus the tone words of sentences without a signal that
-    # name a side ("The consulate thanked Iranian authorities")
-    # a sentence naming both sides says most about the relation: it counts RELATIONAL_WEIGHT
-    # times
-    weights = [
-        sig.score * (RELATIONAL_WEIGHT if sig.start in relational_starts else 1.0)
-        for sig in signals
-    ]
-    weight = sum(weights)
-    total = sum(sig.tone_score * w for sig, w in zip(signals, weights, strict=True))
-    with_signal = {sig.start for sig in signals}
+    # sentences with signals, each weighted by its best signal score; the title's tone
+    # (TITLE_TONE_WEIGHT); the tone words of sentences without a signal that name a side
+    # ("The consulate thanked Iranian authorities", SENTENCE_TONE_WEIGHT).  The signals of
+    # one sentence count once, at their score-weighted tone ("talks on trade, energy and
+    # the border" is one event, not three).
+    by_sentence: dict[int, list[Signal]] = {}
+    for sig in signals:
+        by_sentence.setdefault(sig.start, []).append(sig)
+    weight = total = 0.0
+    for sigs in by_sentence.values():
+        scores = sum(sig.score for sig in sigs)
+        sentence_tone = sum(sig.tone_score * sig.score for sig in sigs) / scores
+        w = max(sig.score for sig in sigs)
+        total += w * sentence_tone
+        weight += w
+    if title_tone is not None:
+        total += TITLE_TONE_WEIGHT * title_tone
+        weight += TITLE_TONE_WEIGHT
+    with_signal = by_sentence.keys()
     for s in info.values():
         if s.tones and s.span[0] not in with_signal and (s.sides or s.dyad_ref):
             adjust = sum(t.data for t in s.tones)
@@ -758,6 +873,8 @@ def result_to_json(item_id: str, result: TagResult) -> dict[str, Any]:
                 "evidence": s.evidence,
                 "start": s.start,
                 "end": s.end,
+                "direction": s.direction,
+                "quad_class": s.quad_class,
             }
             for s in result.signals
         ],

@@ -14,7 +14,7 @@ A rule is a ``[[alert_rules]]`` table of the watch file::
 
     id            required, unique
     description   free text, shown in the message
-    kind          'match' (default) or 'spike'
+    kind          'match' (default), 'spike' or 'source_health'
     categories    any-of list of signal categories (absent: any category)
     min_relevance article relevance at least this (default 0)
     tone_below    the matching signal's tone_score below this (optional)
@@ -30,6 +30,10 @@ A rule is a ``[[alert_rules]]`` table of the watch file::
     mode          'immediate' (one message per alert, default) or 'digest' (one message
                   per delivery run listing the rule's new matches)
     digest_cap    at most this many matches listed in one digest (default 20)
+    min_outlets   match rules: fire only once the article's story is carried by at least
+                  this many independent outlets (v_story_independence: wire reprints and
+                  near-identical copies count once; default 1).  A story held back is
+                  looked at again whenever a later article of it matches.
     enabled       false to switch a rule off (default true)
 
     spike rules only:
@@ -43,7 +47,23 @@ conditions (category, tone, keywords: the evidence an analyst reads in the alert
 whose article conditions (relevance, actors, places, outlets, languages) hold.  A
 spike rule fires once per (category, day) when that day's count of relevant articles
 with the category stands out from the trailing baseline (standard deviation floored at
-1, so a flat or empty baseline needs a real jump).
+1, so a flat or empty baseline needs a real jump; and never in the first 7 days of
+coverage, whose baseline is mostly empty).  Spikes count only articles whose
+date is trusted (``stg_articles.date_trusted``): undated pages fetched in one run never
+pile up into a spike.
+
+A source_health rule fires once per outage of a source (v_source_health_daily: a day
+on which the source delivered far less than its typical volume because its fetches
+failed, or nothing at all); the subject is ``source_health:<source_id>:<first day>``,
+so a longer outage is still one alert, and a later one is a new alert.  Only complete
+(UTC) days count, so the alert comes once a whole day was lost.  Its keys:
+
+    min_outage_days  consecutive outage days before it fires (default 1)
+    sources          any-of list of source ids or outlet names (absent: every source)
+    lookback_days    outages that started within this many days of now (default 30)
+
+A dead feed is thus reported as a source-health problem, never as a news drop
+(v_trend_anomalies does not report changes that outages explain).
 """
 
 from __future__ import annotations
@@ -53,7 +73,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -83,9 +103,13 @@ RULE_KEYS = frozenset(
         "z_above",
         "min_count",
         "baseline_days",
+        "min_outlets",
+        "min_outage_days",
+        "sources",
+        "lookback_days",
     }
 )
-KINDS = ("match", "spike")
+KINDS = ("match", "spike", "source_health")
 MODES = ("immediate", "digest")
 
 SELECT_UNEVALUATED_BATCHES = """
@@ -138,38 +162,85 @@ VALUES (?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 """
 
+SELECT_ALERT_EXISTS = "SELECT 1 FROM alerts WHERE alert_id = ?"
+
 MARK_BATCHES_EVALUATED = """
 UPDATE loaded_batches SET alerts_evaluated_at = ?
 WHERE alerts_evaluated_at IS NULL AND list_contains(?, batch_id)
 """
 
-# Days a set of batches brought relevant articles to (the days a spike rule looks at).
+# Days a set of batches brought relevant articles with trusted dates to (the days a spike
+# rule looks at).
 SELECT_BATCH_DAYS = """
-SELECT DISTINCT CAST(timezone('UTC', coalesce(published_at, fetched_at)) AS DATE) AS day
-FROM articles
-WHERE relevant AND list_contains(?, batch_id)
+SELECT DISTINCT day
+FROM stg_articles
+WHERE relevant AND date_trusted AND list_contains(?, batch_id)
 ORDER BY day
 """
 
-# Relevant articles carrying a category, per day, over a window of days.
+# Relevant articles (trusted dates) carrying a category, per day, over a window of days.
 SELECT_CATEGORY_DAILY = """
-SELECT CAST(timezone('UTC', coalesce(a.published_at, a.fetched_at)) AS DATE) AS day,
-       count(DISTINCT a.article_id) AS n
-FROM articles AS a
+SELECT a.day, count(DISTINCT a.article_id) AS n
+FROM stg_articles AS a
 JOIN signals AS s USING (article_id)
-WHERE a.relevant AND s.category = $category
-  AND CAST(timezone('UTC', coalesce(a.published_at, a.fetched_at)) AS DATE)
-      BETWEEN $first AND $last
-GROUP BY day
+WHERE a.relevant AND a.date_trusted AND s.category = $category
+  AND a.day BETWEEN $first AND $last
+GROUP BY a.day
 """
 
 SELECT_SPIKE_ARTICLES = """
 SELECT DISTINCT a.article_id
-FROM articles AS a
+FROM stg_articles AS a
 JOIN signals AS s USING (article_id)
-WHERE a.relevant AND s.category = ?
-  AND CAST(timezone('UTC', coalesce(a.published_at, a.fetched_at)) AS DATE) = ?
+WHERE a.relevant AND a.date_trusted AND s.category = ? AND a.day = ?
 ORDER BY a.article_id
+"""
+
+# The first day with trusted relevant coverage: a spike needs MIN_BASELINE_DAYS before it.
+SELECT_FIRST_TRUSTED_DAY = "SELECT min(day) FROM stg_articles WHERE relevant AND date_trusted"
+MIN_BASELINE_DAYS = 7
+
+SELECT_SPIKE_DAYS_SINCE = """
+SELECT DISTINCT day FROM stg_articles
+WHERE relevant AND date_trusted AND ($since IS NULL OR published_at >= $since)
+"""
+
+# How many independent outlets carry an article's story (v_story_independence).
+SELECT_INDEPENDENT_OUTLETS = """
+SELECT n_independent_outlets
+FROM v_story_independence
+WHERE story_key = (
+    SELECT coalesce(story_id, 'hash:' || text_hash) FROM articles WHERE article_id = ?
+)
+"""
+
+# Runs of consecutive outage days per source (gaps and islands), started since a day.
+SELECT_OUTAGES = """
+WITH outage_days AS (
+    SELECT source_id, outlet, day, outage, n_received, expected, last_error_class
+    FROM v_source_health_daily
+    WHERE is_outage AND day >= $since AND day < $today
+),
+islands AS (
+    SELECT
+        *,
+        day - CAST(row_number() OVER (PARTITION BY source_id ORDER BY day) AS INTEGER)
+            AS island
+    FROM outage_days
+)
+SELECT
+    source_id,
+    any_value(outlet) AS outlet,
+    min(day) AS first_day,
+    max(day) AS last_day,
+    count(*) AS n_days,
+    CAST(sum(n_received) AS BIGINT) AS n_received,
+    sum(expected) AS expected,
+    arg_max(outage, day) AS outage,
+    arg_max(last_error_class, day) AS last_error_class
+FROM islands
+GROUP BY source_id, island
+ORDER BY first_day, source_id
 """
 
 
@@ -237,6 +308,10 @@ class Rule:
     z_above: float
     min_count: int
     baseline_days: int
+    min_outlets: int = 1
+    min_outage_days: int = 1
+    sources: frozenset[str] = frozenset()
+    lookback_days: int = 30
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Rule:
@@ -287,6 +362,10 @@ class Rule:
             z_above=number("z_above", 3.0),
             min_count=max(1, int(number("min_count", 3))),
             baseline_days=max(2, int(number("baseline_days", 28))),
+            min_outlets=max(1, int(number("min_outlets", 1))),
+            min_outage_days=max(1, int(number("min_outage_days", 1))),
+            sources=folded("sources"),
+            lookback_days=max(1, int(number("lookback_days", 30))),
         )
 
     def _signal_matches(self, signal: CandidateSignal, title: str) -> bool:
@@ -352,6 +431,29 @@ class Spike:
     z: float
 
 
+@dataclass(frozen=True)
+class Outage:
+    """Consecutive days on which a source delivered far less than usual."""
+
+    source_id: str
+    outlet: str | None
+    first_day: date
+    last_day: date
+    n_days: int
+    n_received: int
+    expected: float
+    outage: str  # 'fetch_failed' | 'silent' (its last day's)
+    last_error_class: str | None
+
+    @property
+    def subject_id(self) -> str:
+        return source_health_subject(self.source_id, self.first_day)
+
+
+def source_health_subject(source_id: str, first_day: date) -> str:
+    return f"source_health:{source_id}:{first_day.isoformat()}"
+
+
 def alert_id_for(rule_id: str, subject_id: str) -> str:
     return stable_id(f"{rule_id}|{subject_id}")
 
@@ -383,8 +485,14 @@ def load_candidates(
 
 
 def find_spikes(con: duckdb.DuckDBPyConnection, rule: Rule, days: list[date]) -> list[Spike]:
-    """Days among ``days`` on which a category of the spike rule stands out."""
+    """Days among ``days`` on which a category of the spike rule stands out (days with
+    at least MIN_BASELINE_DAYS of coverage before them: the start of the data is no
+    spike)."""
     spikes = []
+    first_day = con.execute(SELECT_FIRST_TRUSTED_DAY).fetchone()[0]
+    if first_day is None:
+        return spikes
+    days = [d for d in days if (d - first_day).days >= MIN_BASELINE_DAYS]
     for category in sorted(rule.categories):
         for day in days:
             first = day - timedelta(days=rule.baseline_days)
@@ -401,6 +509,31 @@ def find_spikes(con: duckdb.DuckDBPyConnection, rule: Rule, days: list[date]) ->
             if n >= rule.min_count and z >= rule.z_above:
                 spikes.append(Spike(category, day, n, mean, sd, z))
     return spikes
+
+
+def find_outages(con: duckdb.DuckDBPyConnection, rule: Rule, *, now: datetime) -> list[Outage]:
+    """The source outages a source_health rule reports: at least ``min_outage_days``
+    long, started within ``lookback_days`` of ``now``, of the rule's sources.  Complete
+    (UTC) days only: one failed fetch just after midnight is not yet an outage."""
+    since = now.date() - timedelta(days=rule.lookback_days)
+    params = {"since": since, "today": now.date()}
+    outages = [Outage(*row) for row in con.execute(SELECT_OUTAGES, params).fetchall()]
+    return [
+        o
+        for o in outages
+        if o.n_days >= rule.min_outage_days
+        and (
+            not rule.sources
+            or o.source_id.casefold() in rule.sources
+            or (o.outlet or "").casefold() in rule.sources
+        )
+    ]
+
+
+def independent_outlets(con: duckdb.DuckDBPyConnection, article_id: str) -> int:
+    """How many independent outlets carry the article's story (v_story_independence)."""
+    row = con.execute(SELECT_INDEPENDENT_OUTLETS, [article_id]).fetchone()
+    return int(row[0]) if row else 1
 
 
 def _record(
@@ -432,7 +565,7 @@ def _record(
     ).fetchone()
     new = bool(inserted and inserted[0])
     for article_id in article_ids:
-        role = "spike" if kind == "spike" else ("trigger" if new else "update")
+        role = kind if kind == "spike" else ("trigger" if new else "update")
         con.execute(ATTACH_ARTICLE, [alert_id, article_id, role, now])
     if not new:
         return None
@@ -451,12 +584,19 @@ def evaluate_alert_rules(
     try:
         batch_ids = [row[0] for row in con.execute(SELECT_UNEVALUATED_BATCHES).fetchall()]
         fired: list[AlertMatch] = []
-        attached = 0
+        attached = held = 0
         if batch_ids:
             for candidate in load_candidates(con, batch_ids=batch_ids):
                 for rule in parsed:
                     matched = rule.match(candidate)
                     if matched is None:
+                        continue
+                    if (
+                        rule.min_outlets > 1
+                        and not _alerted(con, rule, candidate.story_id)
+                        and independent_outlets(con, candidate.article_id) < rule.min_outlets
+                    ):
+                        held += 1  # not corroborated yet: a later copy may fire it
                         continue
                     match = _record(
                         con,
@@ -485,19 +625,34 @@ def evaluate_alert_rules(
                     if match:
                         fired.append(match)
             con.execute(MARK_BATCHES_EVALUATED, [now, batch_ids])
+        for rule in (r for r in parsed if r.kind == "source_health"):
+            for outage in find_outages(con, rule, now=now):
+                match = _record(
+                    con, rule, outage.subject_id, "source_health", [], [outage.outage], now
+                )
+                if match:
+                    fired.append(match)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     log.info(
         "Evaluated %d rule(s) on %d newly loaded batch(es): %d new alert(s), %d article(s) "
-        "attached to stories already alerted",
+        "attached to stories already alerted, %d match(es) held back until more "
+        "independent outlets carry the story",
         len(parsed),
         len(batch_ids),
         len(fired),
         attached,
+        held,
     )
     return fired
+
+
+def _alerted(con: duckdb.DuckDBPyConnection, rule: Rule, subject_id: str) -> bool:
+    """Whether ``rule`` has already alerted on ``subject_id``."""
+    alert_id = alert_id_for(rule.id, subject_id)
+    return con.execute(SELECT_ALERT_EXISTS, [alert_id]).fetchone() is not None
 
 
 def dry_run_rule(
@@ -506,17 +661,21 @@ def dry_run_rule(
     """What ``rule`` would alert on among all stored relevant articles (read-only):
     one entry per story (match rules) or per spike day, with the articles it covers."""
     (parsed,) = parse_rules([{**rule, "enabled": True}])
+    if parsed.kind == "source_health":
+        return [
+            {
+                "subject_id": o.subject_id,
+                "kind": "source_health",
+                "categories": [o.outage],
+                "outage": o,
+                "article_ids": [],
+            }
+            for o in find_outages(con, parsed, now=datetime.now(UTC))
+            if since is None or o.first_day >= since.date()
+        ]
     if parsed.kind == "spike":
         days = sorted(
-            {
-                row[0]
-                for row in con.execute(
-                    "SELECT DISTINCT CAST(timezone('UTC', coalesce(published_at, fetched_at)) "
-                    "AS DATE) FROM articles WHERE relevant AND ($since IS NULL OR "
-                    "coalesce(published_at, fetched_at) >= $since)",
-                    {"since": since},
-                ).fetchall()
-            }
+            {row[0] for row in con.execute(SELECT_SPIKE_DAYS_SINCE, {"since": since}).fetchall()}
         )
         return [
             {
@@ -534,6 +693,12 @@ def dry_run_rule(
     for candidate in load_candidates(con, since=since):
         matched = parsed.match(candidate)
         if matched is None:
+            continue
+        if (
+            parsed.min_outlets > 1
+            and candidate.story_id not in stories
+            and independent_outlets(con, candidate.article_id) < parsed.min_outlets
+        ):
             continue
         entry = stories.setdefault(
             candidate.story_id,

@@ -85,6 +85,14 @@ WHERE list_contains(?, a.article_id)
 ORDER BY seen_at, a.article_id
 """
 
+# A source's health from an outage's first day on (the outage is its first run of days).
+SELECT_OUTAGE_DAYS = """
+SELECT day, outlet, n_received, expected, outage, last_error_class
+FROM v_source_health_daily
+WHERE source_id = ? AND day >= ?
+ORDER BY day
+"""
+
 SET_MESSAGE = """
 UPDATE alerts SET message = ?, message_markdown = ? WHERE alert_id = ? AND message IS NULL
 """
@@ -231,7 +239,54 @@ def _spike_block(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> tuple[l
     return text, markdown
 
 
+def _outage_subject(subject_id: str) -> tuple[str, str]:
+    """(source_id, first day) of a 'source_health:<source_id>:<day>' subject."""
+    source_id, day = subject_id.removeprefix("source_health:").rsplit(":", 1)
+    return source_id, day
+
+
+def _source_health_block(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> tuple[list, list]:
+    """Plain and Markdown lines for a source outage: since when, what came in, why."""
+    source_id, first_day = _outage_subject(row["subject_id"])
+    days = []
+    for day, outlet, received, expected, outage, error in con.execute(
+        SELECT_OUTAGE_DAYS, [source_id, first_day]
+    ).fetchall():
+        if outage is None or (days and (day - days[-1][0]).days != 1):
+            break
+        days.append((day, outlet, received, expected or 0.0, outage, error))
+    outlet = next((d[1] for d in days if d[1]), None) or source_id
+    if not days:
+        line = f"{outlet} was out from {first_day} (it has delivered as usual since)."
+        return [f"Source: {outlet} ({source_id})", line], [f"**{outlet}**: {line}"]
+    received = sum(d[2] for d in days)
+    expected = sum(d[3] for d in days)
+    cause = (
+        "every fetch failed" + (f" (last error: {days[-1][5]})" if days[-1][5] else "")
+        if days[-1][4] == "fetch_failed"
+        else "the feed answered but delivered nothing"
+    )
+    span = (
+        f"out since {first_day}: {len(days)} day(s) through {days[-1][0]}, "
+        f"{received} of about {expected:.0f} expected items received; {cause}."
+    )
+    note = (
+        "A feed problem, not a news drop: trend views mark these days "
+        "(v_trend_volume_daily.outage_explained) and report no spike or drop on them."
+    )
+    text = [f"Source: {outlet} ({source_id})", f"Status: {span}", note]
+    markdown = [f"**{outlet}** (`{source_id}`) {span}", "", f"_{note}_"]
+    return text, markdown
+
+
+def _block(kind: str):
+    return {"spike": _spike_block, "source_health": _source_health_block}.get(kind, _article_block)
+
+
 def _headline(row: dict[str, Any]) -> str:
+    if row["kind"] == "source_health":
+        source_id, day = _outage_subject(row["subject_id"])
+        return f"source {source_id} out since {day}"
     if row["kind"] == "spike":
         _, category, day = row["subject_id"].split(":", 2)
         return f"spike in {category} on {day}"
@@ -245,8 +300,7 @@ def compose_message(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> Mess
     rule = f"Rule: {row['rule_id']}" + (
         f" - {row['rule_description']}" if row["rule_description"] else ""
     )
-    block = _spike_block if row["kind"] == "spike" else _article_block
-    text, markdown = block(con, row)
+    text, markdown = _block(row["kind"])(con, row)
     return Message(
         message_id=row["alert_id"],
         alert_ids=(row["alert_id"],),
@@ -266,8 +320,7 @@ def compose_digest(
     text = [f"Rule: {rule_id}" + (f" - {description}" if description else ""), ""]
     markdown = [f"*Rule: {rule_id}*" + (f" — {description}" if description else ""), ""]
     for i, row in enumerate(rows[:cap], start=1):
-        block = _spike_block if row["kind"] == "spike" else _article_block
-        t, m = block(con, row)
+        t, m = _block(row["kind"])(con, row)
         text += [f"{i}. {_headline(row)}", *[f"   {line}" for line in t], ""]
         markdown += [f"### {i}. {_headline(row)}", *m, ""]
     if len(rows) > cap:
@@ -529,9 +582,13 @@ def deliver_pending_alerts(
 # -- for people: listing and dry runs ----------------------------------------------------
 
 SELECT_RECENT_ALERTS = """
-SELECT al.fired_at, al.rule_id, al.status, al.attempts,
+SELECT al.fired_at, al.rule_id, al.kind, al.status, al.attempts,
        coalesce(a.title, al.subject_id) AS subject,
        (SELECT count(*) FROM alert_articles AS aa WHERE aa.alert_id = al.alert_id) AS articles,
+       (SELECT count(*) FROM alert_articles AS aa
+        WHERE aa.alert_id = al.alert_id AND aa.role = 'update') AS updates,
+       (SELECT max(aa.attached_at) FROM alert_articles AS aa
+        WHERE aa.alert_id = al.alert_id AND aa.role = 'update') AS last_update_at,
        al.channel, al.last_error, al.alert_id
 FROM alerts AS al
 LEFT JOIN articles AS a ON a.article_id = al.article_id
@@ -550,7 +607,9 @@ FROM articles WHERE article_id = ?
 def list_alerts(
     con: duckdb.DuckDBPyConnection, *, status: str | None = None, limit: int = 50
 ) -> tuple[list[str], list[tuple]]:
-    """Recent alerts with their status, for ``dyadwatch alerts``."""
+    """Recent alerts with their status, for ``dyadwatch alerts``: ``updates`` counts the
+    later copies of the story attached to the alert (recorded, not sent again) and
+    ``last_update_at`` is the latest of them."""
     cursor = con.execute(SELECT_RECENT_ALERTS, {"status": status, "limit": limit})
     return [d[0] for d in cursor.description], cursor.fetchall()
 

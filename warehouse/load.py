@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -33,10 +31,12 @@ from warehouse.db import WarehouseError, connect
 from warehouse.staging import (
     SCHEMAS,
     TABLES,
+    Location,
     StagingError,
     pending_batches,
     read_batch_table,
     read_manifest,
+    remove_batch,
 )
 from warehouse.stories import assign_stories
 
@@ -47,10 +47,17 @@ log = logging.getLogger(__name__)
 
 SELECT_LOADED = "SELECT 1 FROM loaded_batches WHERE batch_id = ?"
 
+# The load's memory stays bounded whatever the batch's size: past this DuckDB spills to
+# its temporary directory instead of growing (the default limit is 80% of the machine's
+# memory, which a large batch would take, next to the tasks running beside the load).
+LOAD_SETTINGS = ("SET memory_limit = '1GB'",)
+
 UPSERT_SOURCES = """
 INSERT INTO sources
-    (source_id, kind, url, outlet, country, language, enabled, title, first_seen_at, updated_at)
-SELECT source_id, kind, url, outlet, country, language, enabled, title, $loaded_at, $loaded_at
+    (source_id, kind, url, outlet, country, language, enabled, title, first_seen_at, updated_at,
+     founded)
+SELECT source_id, kind, url, outlet, country, language, enabled, title, $loaded_at, $loaded_at,
+       founded
 FROM stage_sources
 QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY row_no DESC) = 1
 ON CONFLICT (source_id) DO UPDATE SET
@@ -61,7 +68,8 @@ ON CONFLICT (source_id) DO UPDATE SET
     language = excluded.language,
     enabled = excluded.enabled,
     title = excluded.title,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    founded = excluded.founded
 """
 
 UPSERT_FEED_STATE = """
@@ -105,7 +113,8 @@ INSERT INTO articles
     (article_id, url, source_id, outlet, title, author, published_at, fetched_at, language,
      text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
      relevance, tone_score, tone, tagger_version, batch_id, loaded_at, story_id,
-     raw_sha256, raw_charset, extraction_status, extraction_method)
+     raw_sha256, raw_charset, extraction_status, extraction_method, date_source,
+     date_confidence, date_flag)
 WITH first_by_id AS (
     SELECT * FROM stage_articles
     QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY row_no) = 1
@@ -118,7 +127,9 @@ SELECT article_id, url, source_id, outlet, title, author, published_at, fetched_
        text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
        relevance, tone_score, tone, tagger_version, $batch_id, $loaded_at,
        coalesce(st.story_id, s.article_id),
-       raw_sha256, raw_charset, coalesce(extraction_status, 'ok'), extraction_method
+       raw_sha256, raw_charset, coalesce(extraction_status, 'ok'), extraction_method,
+       coalesce(date_source, CASE WHEN published_at IS NULL THEN 'fetch_time' END),
+       coalesce(date_confidence, CASE WHEN published_at IS NULL THEN 'low' END), date_flag
 FROM first_by_url AS s
 LEFT JOIN stage_story_ids AS st USING (article_id)
 WHERE NOT EXISTS (
@@ -131,11 +142,12 @@ COUNT_NEW_ARTICLES = "SELECT count(*) FROM articles WHERE batch_id = ?"
 INSERT_SIGNALS = """
 INSERT INTO signals
     (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
-     tagger_version, batch_id)
+     tagger_version, batch_id, direction, quad_class)
 SELECT substr(sha256(article_id || '|' || category || '|' || start || '|' || tagger_version),
               1, 16),
        article_id, category, score, tone_score, evidence, start, "end", cue, tagger_version,
-       $batch_id
+       $batch_id, coalesce(direction, 'undirected'),
+       coalesce(quad_class, signal_quad_class(category, tone_score))
 FROM stage_signals
 WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
 ON CONFLICT DO NOTHING
@@ -190,6 +202,21 @@ GROUP BY article_id, category
 ON CONFLICT (article_id, category) DO UPDATE SET n_signals = excluded.n_signals
 """
 
+# Per article of this batch: its sorted categories and signal count, from the counts just
+# written (migration 0009: what v_relevant_articles shows without grouping every count).
+UPSERT_ARTICLE_SIGNAL_SUMMARY = """
+INSERT INTO article_signal_summary (article_id, categories, category_signals, n_signals)
+SELECT article_id, list(category ORDER BY category), list(n_signals ORDER BY category),
+       CAST(sum(n_signals) AS INTEGER)
+FROM article_category_counts
+WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+GROUP BY article_id
+ON CONFLICT (article_id) DO UPDATE SET
+    categories = excluded.categories,
+    category_signals = excluded.category_signals,
+    n_signals = excluded.n_signals
+"""
+
 COUNT_BY_BATCH = {
     "signals": "SELECT count(*) FROM signals WHERE batch_id = ?",
     "mentions": "SELECT count(*) FROM mentions WHERE batch_id = ?",
@@ -212,6 +239,12 @@ INSERT INTO loaded_batches
 VALUES ($batch_id, $run_key, $created_at, $loaded_at, $n_sources, $n_feed_state,
         $n_fetch_log, $n_fetch_failures, $n_articles_new, $n_articles_seen, $n_signals,
         $n_mentions)
+"""
+
+ENTITY_COLUMNS = ("kind", "name", "country", "type", "lat", "lon", "aliases")
+SELECT_ENTITIES = f"""
+SELECT entity_id, {", ".join(ENTITY_COLUMNS)} FROM entities
+WHERE entity_id IN (SELECT unnest(CAST(? AS VARCHAR[])))
 """
 
 UPSERT_ENTITY = """
@@ -314,7 +347,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _read_batch(batch_dir: Path, manifest: dict[str, Any]) -> dict[str, pa.Table]:
+def _read_batch(batch_dir: Location, manifest: dict[str, Any]) -> dict[str, pa.Table]:
     tables: dict[str, pa.Table] = {}
     counts = manifest.get("row_counts") or {}
     for table in TABLES:
@@ -338,7 +371,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None =
 
 
 def _load_batch(
-    con: duckdb.DuckDBPyConnection, batch_dir: Path, manifest: dict[str, Any], now: datetime
+    con: duckdb.DuckDBPyConnection, batch_dir: Location, manifest: dict[str, Any], now: datetime
 ) -> BatchResult:
     """Load one batch in one transaction (the caller rolls back on error)."""
     batch_id = manifest["batch_id"]
@@ -365,6 +398,7 @@ def _load_batch(
         result.articles_seen = staged - result.articles_new
         con.execute(INSERT_SIGNALS, ids)
         con.execute(UPSERT_ARTICLE_CATEGORY_COUNTS, ids)
+        con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY, ids)
         con.execute(INSERT_MENTIONS, ids)
         con.execute(INSERT_QUOTES, ids)
         con.execute(INSERT_AMOUNTS, ids)
@@ -421,9 +455,9 @@ def _load_batch(
     return result
 
 
-def _remove_batch_dir(batch_dir: Path) -> None:
+def _remove_batch_dir(batch_dir: Location) -> None:
     try:
-        shutil.rmtree(batch_dir)
+        remove_batch(batch_dir)
     except OSError as exc:
         log.warning("loaded batch %s but could not delete it (next load will): %s", batch_dir, exc)
 
@@ -437,8 +471,10 @@ def load_pending_batches(settings: Settings, *, now: datetime | None = None) -> 
     raised naming the failed ones (so the task fails and is retried).
     """
     summary = LoadSummary()
-    batches = pending_batches(settings.staging_dir)
+    batches = pending_batches(settings.staging_location)
     con = connect(settings.warehouse_path, lock_timeout=settings.lock_timeout)
+    for statement in LOAD_SETTINGS:
+        con.execute(statement)
     try:
         for batch_dir in batches:
             batch_id = batch_dir.name
@@ -501,9 +537,19 @@ def upsert_entities(con: duckdb.DuckDBPyConnection, entities: list[dict[str, Any
     if not rows:
         return 0
     last_by_id = {row["entity_id"]: row for row in rows}  # the last entry of an id wins
+    # only what changed is written: the gazetteer is refreshed on every load, and most
+    # loads find it as it was
+    stored = {r[0]: r[1:] for r in con.execute(SELECT_ENTITIES, [list(last_by_id)]).fetchall()}
+    changed = [
+        row
+        for entity_id, row in last_by_id.items()
+        if stored.get(entity_id) != tuple(row[c] for c in ENTITY_COLUMNS)
+    ]
+    if not changed:
+        return len(last_by_id)
     con.execute("BEGIN TRANSACTION")
     try:
-        for row in last_by_id.values():
+        for row in changed:
             con.execute(UPSERT_ENTITY, row)
         con.execute("COMMIT")
     except BaseException:

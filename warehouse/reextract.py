@@ -35,6 +35,7 @@ import pyarrow as pa
 import extractors.extract as extract
 from dyadwatch.settings import Settings
 from dyadwatch.watch import Watch, load_watch
+from extractors.dates import date_fields
 from extractors.rawstore import RawPageMissing, load_raw
 from warehouse import retag
 from warehouse.db import WarehouseLocked, connect
@@ -52,7 +53,7 @@ WHERE raw_sha256 IS NOT NULL AND extractor_version IS DISTINCT FROM ?
 # passed over, never selected again in the same run
 SELECT_STALE_BATCH = """
 SELECT article_id, url, raw_sha256, raw_charset, title, author, published_at, language,
-       site_name, text_hash
+       site_name, fetched_at, text_hash
 FROM articles
 WHERE raw_sha256 IS NOT NULL AND extractor_version IS DISTINCT FROM ? AND article_id > ?
 ORDER BY article_id
@@ -68,6 +69,10 @@ SET text = r.text,
     title = r.title,
     author = r.author,
     published_at = r.published_at,
+    -- a page date found now makes the date 'page_metadata'; else the stored origin stays
+    date_source = coalesce(r.date_source, articles.date_source),
+    date_confidence = coalesce(r.date_confidence, articles.date_confidence),
+    date_flag = CASE WHEN r.date_source IS NULL THEN articles.date_flag ELSE r.date_flag END,
     language = r.language,
     site_name = r.site_name,
     extraction_status = r.extraction_status,
@@ -98,6 +103,9 @@ EXTRACTED_SCHEMA = pa.schema(
         ("title", pa.string()),
         ("author", pa.string()),
         ("published_at", pa.timestamp("us", tz="UTC")),
+        ("date_source", pa.string()),
+        ("date_confidence", pa.string()),
+        ("date_flag", pa.string()),
         ("language", pa.string()),
         ("site_name", pa.string()),
         ("extraction_status", pa.string()),
@@ -155,7 +163,8 @@ def count_stale_pages(settings: Settings) -> dict[str, Any]:
 def _reextract_row(settings: Settings, row: tuple[Any, ...]) -> dict[str, Any] | None:
     """The new extraction of one stored article: a full row, a status-only row, or None
     when its raw page is missing."""
-    article_id, url, sha, charset, title, author, published_at, language, site_name, _ = row
+    article_id, url, sha, charset, title, author, published_at, language, site_name = row[:9]
+    fetched_at = row[9]
     try:
         body = load_raw(settings.raw_dir, sha)
     except RawPageMissing as exc:
@@ -176,6 +185,10 @@ def _reextract_row(settings: Settings, row: tuple[Any, ...]) -> dict[str, Any] |
             "extractor_version": version,
         }
     published: datetime | None = extract.published_time(result.date, published_at)
+    dates: dict[str, Any] = {"date_source": None, "date_confidence": None, "date_flag": None}
+    if result.date:  # the page's own date: where it came from, and whether it can be right
+        dates = date_fields(result.date, published_at, url=url, fetched_at=fetched_at)
+        published = dates.pop("published_at")
     return {
         "article_id": article_id,
         "text": result.text,
@@ -184,6 +197,7 @@ def _reextract_row(settings: Settings, row: tuple[Any, ...]) -> dict[str, Any] |
         "title": result.title or title,
         "author": result.author or author,
         "published_at": published,
+        **dates,
         "language": result.language or language,
         "site_name": result.site_name or site_name,
         "extraction_status": result.status,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,25 @@ QUALIFY row_number() OVER (PARTITION BY article_id, category ORDER BY score DESC
 ORDER BY article_id, category
 """
 
+# Each side's framing (v_framing_weekly, v_story_framing): weeks of the period, and the
+# stories told by outlets of two or more sides, most recent first.
+SELECT_FRAMING_WEEKLY = """
+SELECT week, outlet_side, n_articles, share, mean_tone, coop_conflict_index,
+       n_shared_stories, mean_tone_shared
+FROM v_framing_weekly
+WHERE week BETWEEN date_trunc('week', $since::DATE) AND $until
+ORDER BY week DESC, outlet_side
+LIMIT $limit
+"""
+SELECT_FRAMING_STORIES = """
+SELECT first_day, title, n_iran, mean_tone_iran, n_pakistan, mean_tone_pakistan,
+       n_third_country, mean_tone_third_country, framing
+FROM v_story_framing
+WHERE n_sides >= 2 AND first_day BETWEEN $since AND $until
+ORDER BY first_day DESC, story_id
+LIMIT $limit
+"""
+
 PALETTE = [
     "#1f77b4",
     "#d62728",
@@ -117,6 +136,8 @@ class ReportData:
     places: list[tuple]
     latest: list[tuple]
     evidence: dict[str, list[tuple[str, str]]]  # article_id -> [(category, sentence)]
+    framing_weekly: list[tuple] = field(default_factory=list)  # v_framing_weekly rows
+    framing_stories: list[tuple] = field(default_factory=list)  # v_story_framing, 2+ sides
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple]:
@@ -156,6 +177,8 @@ def gather(
         con, SELECT_EVIDENCE, {"ids": ids, "per_article": 3}
     ):
         evidence.setdefault(article_id, []).append((category, sentence))
+    framing_weekly = _rows(con, SELECT_FRAMING_WEEKLY, period | {"limit": 40})
+    framing_stories = _rows(con, SELECT_FRAMING_STORIES, period | {"limit": 15})
     return ReportData(
         generated_at,
         since,
@@ -168,6 +191,8 @@ def gather(
         place_rows,
         latest_rows,
         evidence,
+        framing_weekly,
+        framing_stories,
     )
 
 
@@ -442,6 +467,8 @@ def render(data: ReportData, *, title: str = "dyadwatch report") -> str:
     else:
         out.append("<p>Not enough days for the index yet.</p>")
 
+    out.extend(_framing_section(data))
+
     out.append('<h2 id="spikes">Spikes</h2>')
     out.append(
         '<p class="muted">Category-days at least 2 standard deviations above the '
@@ -491,6 +518,62 @@ def render(data: ReportData, *, title: str = "dyadwatch report") -> str:
         out.append("</div>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _tone(value: float | None) -> str:
+    return "" if value is None else f"{value:+.2f}"
+
+
+def _framing_section(data: ReportData) -> list[str]:
+    """Volume and tone in Iranian, Pakistani and third-country outlets, per week and per
+    story told by two or more sides."""
+    out = ['<h2 id="framing">Each side\'s framing</h2>']
+    out.append(
+        '<p class="muted">Relevant coverage by the country of the outlet (iran, pakistan, '
+        "third_country; unknown: no country on record). Tone: mean article tone, −10 "
+        "conflict … +10 cooperation; shared: stories another side's outlets told too "
+        "(v_framing_weekly, v_story_framing).</p>"
+    )
+    if not data.framing_weekly:
+        out.append("<p>No relevant coverage in this period.</p>")
+        return out
+    out.append(
+        _table(
+            ["week", "outlets of", "articles", "share", "tone", "index", "shared", "tone (shared)"],
+            [
+                (week, side, n, share, _tone(tone), _tone(index), n_shared, _tone(tone_shared))
+                for week, side, n, share, tone, index, n_shared, tone_shared in data.framing_weekly
+            ],
+            {2, 3, 4, 5, 6, 7},
+        )
+    )
+    if data.framing_stories:
+        out.append("<h3>Stories told by more than one side</h3>")
+        out.append(
+            _table(
+                [
+                    "first day",
+                    "story",
+                    "Iran",
+                    "tone",
+                    "Pakistan",
+                    "tone",
+                    "third",
+                    "tone",
+                    "framing",
+                ],
+                [
+                    (day, title, n_ir, _tone(t_ir), n_pk, _tone(t_pk), n_3, _tone(t_3), framing)
+                    for (day, title, n_ir, t_ir, n_pk, t_pk, n_3, t_3, framing) in (
+                        data.framing_stories
+                    )
+                ],
+                {2, 3, 4, 5, 6, 7},
+            )
+        )
+    else:
+        out.append("<p>No story in this period was told by outlets of two sides.</p>")
+    return out
 
 
 def _index_dot(first: date, last: date, day: date, value: float) -> str:

@@ -6,8 +6,8 @@ changes, ``retag_stale_articles`` re-tags the stored text of every article whose
 ``tagger_version`` differs from the current one, without refetching anything, in
 batches of ``batch_size`` articles.  Each batch is swapped in ONE transaction:
 
-1. delete the signals, mentions, quotes, amounts and per-category counts of the batch's
-   articles (whatever version they carry),
+1. delete the signals, mentions, quotes, amounts, per-category counts and per-article
+   summaries of the batch's articles (whatever version they carry),
 2. insert the new rows (each keeps the ``batch_id`` of the batch that brought its
    article, so per-run figures still add up),
 3. update ``articles.relevant / relevance / tone_score / tone / tagger_version``.
@@ -49,17 +49,25 @@ LIMIT ?
 # The batch's new results are registered as retag_<table> (Arrow tables).
 DELETE_OLD = {
     table: f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM retag_articles)"
-    for table in ("signals", "mentions", "quotes", "amounts", "article_category_counts")
+    for table in (
+        "signals",
+        "mentions",
+        "quotes",
+        "amounts",
+        "article_category_counts",
+        "article_signal_summary",
+    )
 }
 
 INSERT_SIGNALS = """
 INSERT INTO signals
     (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
-     tagger_version, batch_id)
+     tagger_version, batch_id, direction, quad_class)
 SELECT substr(sha256(s.article_id || '|' || s.category || '|' || s.start || '|'
                      || s.tagger_version), 1, 16),
        s.article_id, s.category, s.score, s.tone_score, s.evidence, s.start, s."end", s.cue,
-       s.tagger_version, a.batch_id
+       s.tagger_version, a.batch_id, coalesce(s.direction, 'undirected'),
+       coalesce(s.quad_class, signal_quad_class(s.category, s.tone_score))
 FROM retag_signals AS s JOIN articles AS a USING (article_id)
 ON CONFLICT DO NOTHING
 """
@@ -102,6 +110,16 @@ SELECT article_id, category, count(*)
 FROM signals
 WHERE article_id IN (SELECT article_id FROM retag_articles)
 GROUP BY article_id, category
+"""
+
+# after RECOUNT_ARTICLE_CATEGORIES: the per-article summary (migration 0009)
+RESUMMARISE_ARTICLES = """
+INSERT INTO article_signal_summary (article_id, categories, category_signals, n_signals)
+SELECT article_id, list(category ORDER BY category), list(n_signals ORDER BY category),
+       CAST(sum(n_signals) AS INTEGER)
+FROM article_category_counts
+WHERE article_id IN (SELECT article_id FROM retag_articles)
+GROUP BY article_id
 """
 
 UPDATE_ARTICLES = """
@@ -176,6 +194,7 @@ SWAP_STATEMENTS = (
     INSERT_QUOTES,
     INSERT_AMOUNTS,
     RECOUNT_ARTICLE_CATEGORIES,
+    RESUMMARISE_ARTICLES,
     UPDATE_ARTICLES,
 )
 

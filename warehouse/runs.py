@@ -12,6 +12,7 @@ load and the alert steps write, and they run in the one-slot writer pool.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from dyadwatch.watch import load_watch
 from extractors.runfiles import RunFiles
 from extractors.sources import load_seed_articles
 from warehouse.db import WarehouseLocked, connect, known_article_urls
-from warehouse.staging import stage_batch
+from warehouse.staging import batch_location, read_manifest, stage_batch
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +86,16 @@ def stage_run(settings: Settings, run_key: str) -> str:
         for name in ("fetch_log_feeds", "fetch_log_pages", "fetch_log_extract")
         for row in files.rows(name)
     ]
-    tables: dict[str, list[dict[str, Any]]] = {
+    # the large tables are read as they are staged, never held as lists of rows
+    tables: dict[str, Iterable[dict[str, Any]]] = {
         "sources": [s.to_row() for s in sources],
         "feed_state": list(files.rows("feed_state")),
         "fetch_log": fetch_log,
-        "articles": list(files.rows("tagged_articles")),
-        "signals": list(files.rows("signals")),
-        "mentions": list(files.rows("mentions")),
-        "quotes": list(files.rows("quotes")),
-        "amounts": list(files.rows("amounts")),
+        "articles": files.rows("tagged_articles"),
+        "signals": files.rows("signals"),
+        "mentions": files.rows("mentions"),
+        "quotes": files.rows("quotes"),
+        "amounts": files.rows("amounts"),
     }
     entries = sum(1 for _ in files.rows("entries"))
     new_entries = sum(1 for _ in files.rows("new_entries"))
@@ -106,13 +108,14 @@ def stage_run(settings: Settings, run_key: str) -> str:
         "entries_known": entries - new_entries,
         "fetch_failures": sum(1 for r in fetch_log if not r.get("ok")),
     }
-    batch_id = stage_batch(settings.staging_dir, run_key, tables, meta)
+    batch_id = stage_batch(settings.staging_location, run_key, tables, meta)
+    counts = read_manifest(batch_location(settings.staging_location) / batch_id)["row_counts"]
     log.info(
         "Staged batch %s: %d articles, %d signals, %d fetch-log rows",
         batch_id,
-        len(tables["articles"]),
-        len(tables["signals"]),
-        len(fetch_log),
+        counts["articles"],
+        counts["signals"],
+        counts["fetch_log"],
     )
     return batch_id
 

@@ -13,7 +13,11 @@ batch's transaction, before the new articles are inserted:
    at once, so a later copy in the same batch finds it too.
 
 Signatures are kept rather than recomputed: a look-up touches only the candidates'
-rows, never every stored text.  Articles too short to compare (under
+rows, never every stored text.  The whole batch is looked up in one query (its band
+keys joined with ``article_lsh_bands``) and indexed with two bulk inserts; copies within
+the batch are found in memory, in the batch's order.  A staged article may carry its
+signature already (``Article.minhash``, computed in the parallel extraction step);
+otherwise it is computed here.  Articles too short to compare (under
 ``extractors.stories.MIN_WORDS`` words) are their own story and are not indexed.
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from extractors import stories
@@ -43,64 +48,117 @@ WHERE NOT EXISTS (
 )
 ORDER BY row_no
 """
-
-SELECT_CANDIDATES = """
-SELECT DISTINCT m.article_id, m.story_id, m.signature
-FROM article_lsh_bands AS b
-JOIN article_minhash AS m USING (article_id)
-WHERE b.band_key IN (SELECT unnest(CAST(? AS VARCHAR[])))
-  AND m.num_perm = ? AND m.shingle_words = ?
-"""
-
-INSERT_MINHASH = """
-INSERT INTO article_minhash
-    (article_id, story_id, num_perm, shingle_words, signature, computed_at)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT DO NOTHING
-"""
-
-INSERT_BANDS = """
-INSERT INTO article_lsh_bands (band_key, article_id)
-SELECT unnest(CAST(? AS VARCHAR[])), ?
-ON CONFLICT DO NOTHING
-"""
+# the same, with the signature computed upstream; the text only where there is none
+SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH = SELECT_NEW_STAGED_ARTICLES.replace(
+    "SELECT article_id, text\n",
+    "SELECT article_id, CASE WHEN minhash IS NULL THEN text END AS text, minhash\n",
+)
+assert SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH != SELECT_NEW_STAGED_ARTICLES
 
 STORY_IDS_SCHEMA = pa.schema([("article_id", pa.string()), ("story_id", pa.string())])
+NEW_MINHASH_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("story_id", pa.string()), ("signature", pa.binary())]
+)
+
+# The batch's band keys (registered as new_band_keys) against the stored ones.
+SELECT_STORED_CANDIDATES = """
+SELECT DISTINCT k.article_id AS new_id, m.article_id, m.story_id, m.signature
+FROM new_band_keys AS k
+JOIN article_lsh_bands AS b ON b.band_key = k.band_key
+JOIN article_minhash AS m ON m.article_id = b.article_id
+WHERE m.num_perm = ? AND m.shingle_words = ?
+"""
+
+INSERT_MINHASH_BATCH = """
+INSERT INTO article_minhash
+    (article_id, story_id, num_perm, shingle_words, signature, computed_at)
+SELECT article_id, story_id, ?, ?, signature, ? FROM new_minhash
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_BANDS_BATCH = """
+INSERT INTO article_lsh_bands (band_key, article_id)
+SELECT band_key, article_id FROM new_band_keys
+ON CONFLICT DO NOTHING
+"""
 
 
-def story_for(con: duckdb.DuckDBPyConnection, article_id: str, text: str, now: datetime) -> str:
-    """The story of one new article (indexing it for the articles after it)."""
-    if not stories.is_comparable(text):
-        return article_id
-    signature = stories.minhash(text)
-    keys = stories.band_keys(signature)
-    best: tuple[float, str] | None = None
-    for _, story_id, blob in con.execute(
-        SELECT_CANDIDATES, [keys, stories.NUM_PERM, stories.SHINGLE_WORDS]
-    ).fetchall():
-        score = stories.similarity(signature, stories.from_bytes(bytes(blob)))
-        if score >= stories.SIMILARITY_THRESHOLD and (best is None or score > best[0]):
-            best = (score, story_id)
-    story_id = best[1] if best else article_id
-    con.execute(
-        INSERT_MINHASH,
-        [
-            article_id,
-            story_id,
-            stories.NUM_PERM,
-            stories.SHINGLE_WORDS,
-            stories.signature_bytes(signature),
-            now,
-        ],
-    )
-    con.execute(INSERT_BANDS, [keys, article_id])
-    return story_id
+def _signature(text: str, stored: str | None) -> np.ndarray:
+    if stored:
+        try:
+            return stories.from_hex(stored)
+        except ValueError:
+            pass  # not a signature of this configuration: compute it
+    return stories.signature_values(stories.signature_bytes(stories.minhash(text)))
 
 
 def assign_stories(con: duckdb.DuckDBPyConnection, now: datetime) -> pa.Table:
-    """Story ids of the new articles in ``stage_articles`` (article_id, story_id)."""
-    rows = con.execute(SELECT_NEW_STAGED_ARTICLES).fetchall()
-    pairs = [(article_id, story_for(con, article_id, text or "", now)) for article_id, text in rows]
+    """Story ids of the new articles in ``stage_articles`` (article_id, story_id), each
+    new comparable article indexed for later ones (see the module docstring)."""
+    has_minhash = "minhash" in con.sql("SELECT * FROM stage_articles LIMIT 0").columns
+    rows = con.execute(
+        SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH if has_minhash else SELECT_NEW_STAGED_ARTICLES
+    ).fetchall()
+    new: list[tuple[str, np.ndarray | None, list[str]]] = []
+    for row in rows:
+        article_id, text = row[0], row[1] or ""
+        stored = row[2] if has_minhash else None
+        # a signature computed upstream was computed for a comparable text only
+        if not stored and not stories.is_comparable(text):
+            new.append((article_id, None, []))
+            continue
+        signature = _signature(text, stored)
+        new.append((article_id, signature, stories.band_keys(signature)))
+
+    keys = pa.table(
+        {
+            "band_key": [k for _, _, ks in new for k in ks],
+            "article_id": [a for a, _, ks in new for _ in ks],
+        }
+    )
+    con.register("new_band_keys", keys)
+    try:
+        found: dict[str, list[tuple[str, bytes]]] = {}
+        for new_id, _, story_id, blob in con.execute(
+            SELECT_STORED_CANDIDATES, [stories.NUM_PERM, stories.SHINGLE_WORDS]
+        ).fetchall():
+            found.setdefault(new_id, []).append((story_id, bytes(blob)))
+
+        in_batch: dict[str, list[tuple[str, np.ndarray]]] = {}  # band key -> earlier articles
+        pairs: list[tuple[str, str]] = []
+        indexed: dict[str, list] = {"article_id": [], "story_id": [], "signature": []}
+        for article_id, signature, band_keys in new:
+            if signature is None:
+                pairs.append((article_id, article_id))
+                continue
+            candidates = [(s, stories.signature_values(b)) for s, b in found.get(article_id, [])]
+            seen = set()
+            for key in band_keys:
+                for story_id, other in in_batch.get(key, []):
+                    if id(other) not in seen:
+                        seen.add(id(other))
+                        candidates.append((story_id, other))
+            best: tuple[float, str] | None = None
+            for story_id, other in candidates:
+                score = stories.similarity(signature, other)
+                if score >= stories.SIMILARITY_THRESHOLD and (best is None or score > best[0]):
+                    best = (score, story_id)
+            story_id = best[1] if best else article_id
+            pairs.append((article_id, story_id))
+            for key in band_keys:
+                in_batch.setdefault(key, []).append((story_id, signature))
+            indexed["article_id"].append(article_id)
+            indexed["story_id"].append(story_id)
+            indexed["signature"].append(stories.signature_bytes(signature))
+
+        con.register("new_minhash", pa.table(indexed, schema=NEW_MINHASH_SCHEMA))
+        try:
+            con.execute(INSERT_MINHASH_BATCH, [stories.NUM_PERM, stories.SHINGLE_WORDS, now])
+            con.execute(INSERT_BANDS_BATCH)
+        finally:
+            con.unregister("new_minhash")
+    finally:
+        con.unregister("new_band_keys")
     return pa.table(
         {"article_id": [a for a, _ in pairs], "story_id": [s for _, s in pairs]},
         schema=STORY_IDS_SCHEMA,

@@ -53,6 +53,9 @@ FROM fetch_log
 WHERE batch_id = ? AND NOT ok
 ORDER BY error_class, url
 """
+SELECT_TREND_EXCLUSIONS = """
+SELECT reason, n_relevant FROM v_trend_exclusions WHERE n_relevant > 0 ORDER BY reason
+"""
 EXAMPLE_QUERIES = (
     "SELECT category, sum(n_signals) AS signals FROM v_signals_daily "
     "GROUP BY category ORDER BY signals DESC",
@@ -86,6 +89,7 @@ def run_summary(settings: Settings, run_key: str) -> dict[str, Any]:
             "signals_by_category": dict(con.execute(SELECT_RUN_SIGNALS, [batch_id]).fetchall()),
             "warehouse_signals": total_signals,
             "warehouse_relevant_articles": total_articles,
+            "trend_exclusions": dict(con.execute(SELECT_TREND_EXCLUSIONS).fetchall()),
             "alerts": dict(con.execute(SELECT_RUN_ALERTS, [batch_id]).fetchall()),
             "alerts_undelivered": dict(con.execute(SELECT_UNDELIVERED_ALERTS).fetchall()),
             "failures": [
@@ -119,6 +123,13 @@ def format_run_summary(settings: Settings, summary: dict[str, Any]) -> str:
         f"Warehouse holds {summary['warehouse_signals']} signals on "
         f"{summary['warehouse_relevant_articles']} relevant articles"
     )
+    excluded = summary.get("trend_exclusions") or {}
+    if excluded:
+        reasons = ", ".join(f"{r} {n}" for r, n in excluded.items())
+        lines.append(
+            f"Trend views leave out {sum(excluded.values())} relevant articles whose date is "
+            f"not trusted ({reasons}; see v_trend_exclusions)"
+        )
     alerts = summary["alerts"]
     if alerts:
         states = ", ".join(f"{n} {s}" for s, n in alerts.items())

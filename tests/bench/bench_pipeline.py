@@ -51,10 +51,11 @@ def pipeline_env(home: Path, feeds: Path) -> dict[str, str]:
     return env
 
 
-def peak_rss_mb() -> float:
+def peak_rss_parts_mb() -> dict[str, float]:
+    """The stage process's own peak RSS, and the largest of its extraction workers'."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"stages_process": own / 1024, "largest_worker": workers / 1024}
 
 
 # -- child: the stage functions ----------------------------------------------------------
@@ -71,12 +72,19 @@ def run_stages(run_key: str) -> dict[str, Any]:
 
     settings = get_settings()
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     counts: dict[str, Any] = {}
 
+    def cpu_seconds() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the extraction processes
+        return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
     def timed(stage: str, fn, *args):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         result = fn(*args)
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+        cpu[stage] = cpu.get(stage, 0.0) + cpu_seconds() - cpu_started
         return result
 
     timed("fetch", runs.read_feed_state, settings, run_key)
@@ -87,7 +95,17 @@ def run_stages(run_key: str) -> dict[str, Any]:
     counts["tag"] = timed("tag", tag_articles, settings, run_key)
     timed("stage", runs.stage_run, settings, run_key)
     counts["load"] = timed("load", runs.load_batches, settings)
-    return {"timings": timings, "counts": counts, "peak_rss_mb": peak_rss_mb()}
+    parts = peak_rss_parts_mb()
+    # the stage process and its workers run at once: their sum bounds the pipeline's peak
+    workers = max(1, int(counts["extract"].get("extract_processes") or 1))
+    bound = parts["stages_process"] + (parts["largest_worker"] if workers > 1 else 0) * workers
+    return {
+        "timings": timings,
+        "cpu": cpu,
+        "counts": counts,
+        "peak_rss_mb": bound,
+        "peak_rss_parts_mb": parts,
+    }
 
 
 def run_dag() -> dict[str, Any]:
@@ -190,6 +208,36 @@ def naive_pipeline(base: str, corpus: Corpus, n: int, db: Path) -> float:
 # -- the benchmark -----------------------------------------------------------------------
 
 
+def bench_stages_only(n: int) -> dict[str, Any]:
+    """Only the pipeline's stage functions (e.g. peak RSS at a large N)."""
+    corpus = Corpus(n)
+    with (
+        tempfile.TemporaryDirectory(prefix="dyadwatch-bench-") as tmp,
+        serve(corpus, Path(tmp) / "site") as base,
+    ):
+        feeds = Path(tmp) / "feeds.toml"
+        feeds.write_text(corpus.feeds_toml(base), encoding="utf-8")
+        print(f"pipeline stage functions on {n} pages ...", file=sys.stderr, flush=True)
+        full = spawn("stages", pipeline_env(Path(tmp) / "pipeline", feeds), "bench-full")
+    t = full["timings"]
+    total = sum(t.values())
+    signals = full["counts"]["load"].get("signals", 0)
+    return {
+        "n": n,
+        "cores": os.cpu_count(),
+        "stages_seconds": t,
+        "stages_cpu_seconds": full["cpu"],
+        "stages_articles_per_s": {k: n / v for k, v in t.items() if v > 0},
+        "end_to_end_seconds": total,
+        "end_to_end_articles_per_s": n / total,
+        "signals_loaded": signals,
+        "load_signal_rows_per_s": signals / t["load"] if t.get("load") else None,
+        "peak_rss_mb": full["peak_rss_mb"],
+        "peak_rss_parts_mb": full["peak_rss_parts_mb"],
+        "counts": full["counts"],
+    }
+
+
 def bench(n: int) -> dict[str, Any]:
     corpus = Corpus(n)
     results: dict[str, Any] = {"n": n, "cores": os.cpu_count(), "sample": min(SAMPLE, n)}
@@ -230,6 +278,8 @@ def bench(n: int) -> dict[str, Any]:
     signals = full["counts"]["load"].get("signals", 0)
     results |= {
         "stages_seconds": t,
+        "stages_cpu_seconds": full["cpu"],
+        "extract_processes": full["counts"]["extract"].get("extract_processes"),
         "stages_articles_per_s": {k: n / v for k, v in t.items() if v > 0},
         "end_to_end_seconds": total,
         "end_to_end_articles_per_s": n / total,
@@ -238,6 +288,7 @@ def bench(n: int) -> dict[str, Any]:
         "signals_loaded": signals,
         "load_signal_rows_per_s": signals / t["load"] if t.get("load") else None,
         "peak_rss_mb": full["peak_rss_mb"],
+        "peak_rss_parts_mb": full["peak_rss_parts_mb"],
         "bare_trafilatura_pages_per_s": bare,
         "our_extraction_pages_per_s": ours_extract,
         "extraction_time_ratio_ours_to_bare": bare / ours_extract,
@@ -258,9 +309,14 @@ def report(r: dict[str, Any]) -> str:
     rows = [
         ("corpus", f"{r['n']} pages, {r['cores']} cores"),
         *[
-            (f"stage {k}", f"{r['stages_articles_per_s'][k]:.1f} articles/s ({v:.2f} s)")
+            (
+                f"stage {k}",
+                f"{r['stages_articles_per_s'][k]:.1f} articles/s ({v:.2f} s; "
+                f"CPU {r['stages_cpu_seconds'][k]:.2f} s)",
+            )
             for k, v in r["stages_seconds"].items()
         ],
+        ("extraction processes", str(r["extract_processes"])),
         (
             "end to end",
             f"{r['end_to_end_articles_per_s']:.1f} articles/s ({r['end_to_end_seconds']:.1f} s)",
@@ -287,7 +343,12 @@ def report(r: dict[str, Any]) -> str:
             f"{r['no_change_run_seconds']:.2f} s = "
             f"{100 * r['no_change_ratio']:.1f}% of a full run (target < 5%)",
         ),
-        ("peak RSS, pipeline", f"{r['peak_rss_mb']:.0f} MB"),
+        (
+            "peak RSS, pipeline",
+            f"{r['peak_rss_mb']:.0f} MB (stage process "
+            f"{r['peak_rss_parts_mb']['stages_process']:.0f} MB + {r['extract_processes']} "
+            f"workers <= {r['peak_rss_parts_mb']['largest_worker']:.0f} MB each)",
+        ),
         (
             "Airflow dag.test",
             f"{r['dag_test_seconds']:.1f} s ({r['dag_state']}); overhead "
@@ -303,9 +364,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=int(os.environ.get("N") or 2000))
     parser.add_argument("--child", choices=["stages", "dag"], help=argparse.SUPPRESS)
     parser.add_argument("--run-key", default="bench", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stages-only",
+        action="store_true",
+        help="only the pipeline's stage functions (no ceilings, no Airflow); prints JSON",
+    )
     args = parser.parse_args(argv)
     if args.child:
         child(args)
+        return 0
+    if args.stages_only:
+        print(json.dumps(bench_stages_only(args.n), indent=2, default=str))
         return 0
     results = bench(args.n)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

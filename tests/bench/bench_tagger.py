@@ -67,17 +67,20 @@ def run(n: int = 1_000, rounds: int = 3, profile: bool = False) -> float:
             tag_article(aid, title, text, watch)
         prof.disable()
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
-    best = float("inf")
+    best = best_cpu = float("inf")
     relevant = 0
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         relevant = sum(tag_article(aid, title, text, watch).relevant for aid, title, text in corpus)
         best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
     rate = n / best
     chars = sum(len(text) for _, _, text in corpus) / n
+    # CPU time: what one core does, even when other processes share the machine
     print(
-        f"tagger: {rate:,.0f} articles/s on one core ({n} articles of {chars:,.0f} chars, "
-        f"{relevant} relevant; best of {rounds}); target {TARGET_PER_SECOND:,}/s"
+        f"tagger: {rate:,.0f} articles/s on one core ({n / best_cpu:,.0f}/s of CPU time; "
+        f"{n} articles of {chars:,.0f} chars, {relevant} relevant; best of {rounds}); "
+        f"target {TARGET_PER_SECOND:,}/s"
     )
     return rate
 

@@ -3,8 +3,12 @@
 Every file of ``corpus/feeds/feedparser-tests`` is served with the HTTP headers its
 comment block names (``Header:`` lines) and fetched with :func:`fetch_feed`.  None may
 raise; each either yields entries, parses to an empty feed, or records why it could
-not be used; a file whose ``Expect:`` says ``bozo`` (not ``not bozo``) must be recorded
-as malformed.  One test per sub-folder, collecting every failure before asserting.
+not be used; a file whose ``Expect:`` says ``bozo`` must be recorded as malformed, and
+one that says ``not bozo`` must not be.  One test per sub-folder, collecting every
+failure before asserting.
+
+chardet is a pinned dependency (feedparser guesses undeclared charsets with it), so the
+files whose ``SkipUnless`` asks for chardet (``illformed/chardet/*``) always run.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import codecs
 import re
 
+import chardet  # noqa: F401  (the chardet files run; a missing chardet fails here)
 import pytest
 
 from dyadwatch.records import Source, stable_id
@@ -55,7 +60,7 @@ def _meta(raw: bytes) -> tuple[dict[str, str], str, str | None]:
 
 
 def _can_hold(skip_unless: str | None) -> bool:
-    """Whether a file's SkipUnless condition holds here (codecs, chardet)."""
+    """Whether a file's SkipUnless condition holds here (codecs; chardet is installed)."""
     if not skip_unless:
         return True
     lookup = re.search(r"codecs'\)\.lookup\('([^']+)'\)", skip_unless)
@@ -65,17 +70,15 @@ def _can_hold(skip_unless: str | None) -> bool:
             return True
         except LookupError:
             return False
-    if "chardet" in skip_unless:
-        try:
-            __import__("chardet")
-            return True
-        except ImportError:
-            return False
-    return True  # version checks and feedparser attributes hold on feedparser 6
+    return True  # chardet, version checks and feedparser attributes hold here
 
 
 def _expects_bozo(expect: str) -> bool:
-    return bool(re.match(r"^bozo\b", expect.strip()))
+    return bool(re.match(r"^bozo\b", expect.strip()))  # ('Expect: 1' claims nothing)
+
+
+def _expects_not_bozo(expect: str) -> bool:
+    return bool(re.match(r"^not bozo\b", expect.strip()))
 
 
 @pytest.mark.corpus
@@ -85,7 +88,8 @@ def test_feedparser_suite_folder(folder, site, settings):
     files = sorted(p for p in root.rglob("*") if p.is_file())
     assert files, f"{root} is empty"
     problems: list[str] = []
-    counts = {"entries": 0, "empty": 0, "recorded": 0, "skipped": 0, "bozo_expected": 0}
+    counts = {"files": len(files), "entries": 0, "empty": 0, "recorded": 0, "malformed": 0}
+    counts |= {"entries_total": 0, "skipped": 0, "bozo_expected": 0, "not_bozo_expected": 0}
     with http_client(settings) as client:
         for i, path in enumerate(files):
             raw = path.read_bytes()
@@ -93,7 +97,8 @@ def test_feedparser_suite_folder(folder, site, settings):
             if not _can_hold(skip_unless):
                 counts["skipped"] += 1
                 continue
-            headers.setdefault("Content-Type", "application/xml")
+            if not any(name.lower() == "content-type" for name in headers):
+                headers["Content-Type"] = "application/xml"  # one header, whatever its case
             url = site.route(f"/{folder}/{i}/{path.name}", raw, headers=headers)
             source = Source(source_id=stable_id(url), kind="feed", url=url, outlet="suite")
             name = str(path.relative_to(root))
@@ -113,11 +118,20 @@ def test_feedparser_suite_folder(folder, site, settings):
                 counts["bozo_expected"] += 1
                 if attempt.error_class not in MALFORMED:
                     problems.append(f"{name}: expects bozo, recorded {attempt.error_class}")
+            if _expects_not_bozo(expect):
+                counts["not_bozo_expected"] += 1
+                if attempt.error_class in MALFORMED:
+                    problems.append(
+                        f"{name}: expects not bozo, recorded {attempt.error_class}: "
+                        f"{attempt.error_message}"
+                    )
+            counts["malformed"] += attempt.error_class in MALFORMED
+            counts["entries_total"] += len(outcome.entries)
             if not attempt.ok:
                 counts["recorded"] += 1
             elif outcome.entries:
                 counts["entries"] += 1
             else:
                 counts["empty"] += 1
-    print(f"{folder}: {len(files)} files, {counts}")
+    print(f"{folder}: {counts}")
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems[:50])

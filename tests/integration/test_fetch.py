@@ -109,3 +109,92 @@ def test_gzip_body_is_decompressed_and_non_http_schemes_refused(site, settings):
         assert got.ok and got.body == page.encode()
         refused = fetch_url(client, "file:///etc/passwd", kind="page", max_bytes=10, deadline_s=3)
     assert refused.attempt.error_class == "invalid_url"
+
+
+# -- three outlets, one wire story: three articles, one story_id -----------------------
+
+WIRE = (
+    "Iran and Pakistan agreed on Tuesday to reopen the Taftan border crossing to trade "
+    "after three weeks of closure, officials in Quetta and Zahedan said. The decision "
+    "followed talks between the interior ministers of the two countries in Islamabad, "
+    "where both sides pledged to tighten security along the 900-kilometre frontier and "
+    "to share intelligence on militant groups operating in Balochistan and Sistan and "
+    "Baluchestan. Traders welcomed the move, saying hundreds of trucks carrying fruit, "
+    "rice and liquefied petroleum gas had been stranded on both sides of the border "
+    "since the closure. The crossing had been shut after an attack on a border post "
+    "that killed four guards, an assault claimed by a separatist group. Pakistan's "
+    "foreign office said the two governments would also revive a joint border "
+    "commission that has not met since 2019, and discussed the long-delayed gas "
+    "pipeline and new border markets meant to give residents of the frontier a legal "
+    "livelihood. Iran's ambassador in Islamabad described the talks as constructive "
+    "and said a trade target of five billion dollars remained within reach."
+)
+
+
+def _outlet_page(outlet: str, dateline: str, text: str, boilerplate: list[str]) -> str:
+    sentences = [s.strip() + "." for s in text.split(". ") if s.strip()]
+    paragraphs = "".join(f"<p>{s.rstrip('.')}.</p>\n" for s in sentences)
+    nav = "".join(f'<li><a href="/section/{i}">{b}</a></li>' for i, b in enumerate(boilerplate))
+    return f"""<html><head><title>Taftan crossing to reopen | {outlet}</title>
+<meta name="description" content="{outlet} news"></head><body>
+<div class="cookie-banner">{outlet} uses cookies to improve your experience. Accept all.</div>
+<header><h2>{outlet}</h2><nav><ul>{nav}</ul></nav></header>
+<main><article><h1>Iran, Pakistan to reopen Taftan crossing</h1>
+<p class="byline">{dateline}</p>
+{paragraphs}</article>
+<aside><h3>Most read on {outlet}</h3><ul>{nav}</ul></aside></main>
+<footer><p>Copyright 2026 {outlet}. All rights reserved. {" | ".join(boilerplate)}</p>
+</footer></body></html>"""
+
+
+def test_three_outlets_republishing_one_story_share_one_story_id(site, settings):
+    """Syndicated copies with different page boilerplate and small edits, fetched
+    through three feeds and the whole ingest path: three articles, one story."""
+    from tests.integration.test_ingest_polite import ingest_run
+    from warehouse.db import connect
+
+    copies = {
+        "Dawn": (
+            "ISLAMABAD",
+            WIRE,
+            ["Pakistan", "World", "Business", "Sport", "Opinion", "Epaper", "Videos"],
+        ),
+        "Express Tribune": (
+            "QUETTA",
+            WIRE.replace("on Tuesday", "on Tuesday evening").replace("welcomed", "hailed"),
+            ["Home", "Latest", "Balochistan", "Life & Style", "T-Magazine", "Cricket"],
+        ),
+        "IRNA": (
+            "TEHRAN, Oct. 12 (IRNA)",
+            WIRE.replace("900-kilometre", "959-kilometre").replace("four guards", "4 guards"),
+            ["Politics", "Economy", "Society", "Culture", "Photo", "Persian", "Arabic"],
+        ),
+    }
+    feeds = []
+    for i, (outlet, (dateline, text, boilerplate)) in enumerate(copies.items()):
+        page = site.route(
+            f"/outlet{i}/2026/10/12/taftan.html",
+            _outlet_page(outlet, dateline, text, boilerplate),
+            content_type="text/html; charset=utf-8",
+        )
+        rss = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{outlet}</title>'
+            f"<item><title>Taftan crossing to reopen</title><link>{page}</link></item>"
+            "</channel></rss>"
+        )
+        feeds.append(site.route(f"/outlet{i}/feed.xml", rss, content_type="application/rss+xml"))
+    settings.feeds_file.write_text(
+        "".join(
+            f'[[feed]]\nurl = "{url}"\noutlet = "{outlet}"\n'
+            for url, outlet in zip(feeds, copies, strict=True)
+        ),
+        encoding="utf-8",
+    )
+    ingest_run(settings, "run1")
+    with connect(settings.warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT outlet, story_id, text FROM articles WHERE url LIKE '%taftan.html'"
+        ).fetchall()
+    assert sorted(r[0] for r in rows) == sorted(copies)  # three articles
+    assert len({r[1] for r in rows}) == 1 and rows[0][1] is not None  # one story
+    assert not any("cookies" in r[2] or "All rights reserved" in r[2] for r in rows)

@@ -196,3 +196,87 @@ def test_failures_back_off_exponentially_then_disable(site, settings):
     assert rests == [60.0, 120.0]
     assert state.consecutive_failures == 3
     assert state.disabled_reason.startswith("3 consecutive failures; last: http_status")
+
+
+PAGE = """<html><head><title>{title}</title></head><body><article><h1>{title}</h1>
+<p>Iran and Pakistan agreed in Islamabad on Tuesday to reopen the Taftan border crossing
+for trade after three weeks of closure, officials in Quetta and Zahedan said.</p>
+<p>The interior ministers of the two countries pledged to share intelligence on militant
+groups along the frontier and to revive a joint border commission that has not met since
+2019. Traders said hundreds of trucks had been stranded on both sides of the border.</p>
+</article></body></html>"""
+
+
+def ingest_run(settings, run_key: str) -> dict[str, object]:
+    """One ingest run: the functions the DAG's tasks call, in the DAG's order."""
+    from extractors.extract import extract_articles
+    from extractors.tagger import tag_articles
+    from warehouse.runs import load_batches, read_feed_state, select_new_entries, stage_run
+
+    read_feed_state(settings, run_key)
+    feeds = fetch_feeds(settings, run_key)
+    select_new_entries(settings, run_key)
+    pages = fetch_pages(settings, run_key)
+    extract_articles(settings, run_key)
+    tag_articles(settings, run_key)
+    stage_run(settings, run_key)
+    return {"feeds": feeds, "pages": pages, "load": load_batches(settings)}
+
+
+def _table_counts(settings) -> dict[str, int]:
+    from warehouse.db import connect
+
+    with connect(settings.warehouse_path, read_only=True) as con:
+        return {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 (fixed names)
+            for t in ("articles", "signals", "mentions", "sources", "fetch_log")
+        }
+
+
+def test_second_run_gets_304_through_the_warehouse_and_adds_no_rows(site, settings, monkeypatch):
+    """304 on the second run, end to end: validators kept in feed_state, no re-parse,
+    no page fetched, no new article/signal/mention rows; only the 304 is logged."""
+    base = site.base
+    site.route(
+        "/feed.xml",
+        RSS.format(base=base),
+        headers={
+            "Content-Type": "application/rss+xml",
+            "ETag": '"v1"',
+            "Last-Modified": "Tue, 13 Oct 2026 08:00:00 GMT",
+        },
+        then=[Route(b"", 304, {"ETag": '"v1"'})],
+    )
+    for path, title in (("/one.html", "Taftan crossing reopens"), ("/two.html", "Border talks")):
+        site.route(path, PAGE.format(title=title), content_type="text/html; charset=utf-8")
+    _write_feeds(settings, [site.url("/feed.xml")])
+    parses = []
+    real_parse = feeds_module.parse_feed
+    monkeypatch.setattr(
+        feeds_module, "parse_feed", lambda *a, **kw: parses.append(1) or real_parse(*a, **kw)
+    )
+
+    first = ingest_run(settings, "run1")
+    assert first["feeds"]["entries"] == 2 and len(parses) == 1
+    after_first = _table_counts(settings)
+    assert after_first["articles"] >= 2  # the two pages (and any seed articles)
+    from warehouse.db import connect
+
+    with connect(settings.warehouse_path, read_only=True) as con:
+        stored = con.execute(
+            "SELECT etag, last_modified FROM feed_state WHERE source_id = ?",
+            [stable_id(site.url("/feed.xml"))],
+        ).fetchone()
+    assert stored == ('"v1"', "Tue, 13 Oct 2026 08:00:00 GMT")
+    requests_before = len(site.requests)
+
+    second = ingest_run(settings, "run2")
+    assert second["feeds"]["feeds_not_modified"] == 1 and second["feeds"]["entries"] == 0
+    assert len(parses) == 1, "the 304 was not parsed"
+    assert len(site.requests) == requests_before + 1, "only the feed was asked, no page"
+    conditional = site.requests[-1][2]
+    assert conditional.get("If-None-Match") == '"v1"'
+    assert conditional.get("If-Modified-Since") == "Tue, 13 Oct 2026 08:00:00 GMT"
+    after_second = _table_counts(settings)
+    assert after_second == {**after_first, "fetch_log": after_first["fetch_log"] + 1}
+    assert second["load"]["articles_new"] == 0

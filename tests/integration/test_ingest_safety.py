@@ -1,16 +1,19 @@
 """Hostile input over real loopback HTTP: every one is a recorded failure with a reason.
 
 Bodies past the cap (as sent and as decompressed), servers that trickle bytes, redirect
-loops, private and metadata addresses (directly, through a redirect, or as a feed's
-item links), entity-expansion and external-entity feeds, and legacy charsets.
+loops, private and metadata addresses (directly, through a redirect, as a feed's item
+links, or behind a name whose DNS answer changes after our check: DNS rebinding),
+entity-expansion and external-entity feeds, and legacy charsets.
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
 import time
 
 import feedparser
+import pytest
 
 from dyadwatch.records import FeedState, ParsedEntry, Source, stable_id
 from extractors.charset import decode_html, detect_charset
@@ -18,7 +21,7 @@ from extractors.feeds import fetch_feed, parse_feed
 from extractors.http import fetch_url, http_client
 from extractors.pages import fetch_pages
 from extractors.runfiles import RunFiles
-from extractors.safety import address_refusal, check_feed_xml, check_url
+from extractors.safety import BlockedAddressError, address_refusal, check_feed_xml, check_url
 
 
 def _source(url: str) -> Source:
@@ -276,3 +279,99 @@ def test_blocked_item_is_not_blocked_in_offline_mode_checks(settings):
     assert check_url("http://dawn.example/feeds/home", offline) is None
     assert isinstance(ParsedEntry(source_id="s", url="http://x.example/"), ParsedEntry)
     assert FeedState(source_id="s").disabled_reason is None
+
+
+# -- DNS rebinding: the address checked is the address connected to ---------------------
+
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+def _hostile_dns(monkeypatch, name: str) -> list[str]:
+    """A hostile name server for ``name``: a public address first, loopback afterwards.
+
+    It stands in for a DNS server we cannot run here (no internet, no root); every other
+    name resolves as usual.  Returns the list of answers given, for the test to inspect.
+    """
+    real = socket.getaddrinfo
+    answers: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        address = PUBLIC_ADDRESS if not answers else "127.0.0.1"
+        answers.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port or 80)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+def test_loopback_name_is_refused_at_connect_time_unless_allowed(site, settings):
+    """The connect-time check on its own: a client request that skips check_url."""
+    site.route("/secret.html", "<html>secret</html>", content_type="text/html")
+    url = f"http://localhost:{site.server.server_address[1]}/secret.html"
+    strict = settings.with_(allow_private_addresses=False, allowed_hosts=())
+    with http_client(strict) as client, pytest.raises(BlockedAddressError, match="loopback"):
+        client.get(url)
+    assert site.requests == []
+    # Through fetch_url it is a recorded failure (here check_url already knows the name).
+    got = _get(strict, url)
+    assert got.attempt.error_class == "blocked_address" and got.body is None
+    assert site.requests == []
+    # Loopback allowed by the setting: the same URL is fetched.
+    with http_client(settings) as client:
+        assert client.get(url).text == "<html>secret</html>"
+    allowed = _get(settings, url)
+    assert allowed.ok and allowed.body == b"<html>secret</html>"
+
+
+def test_dns_rebinding_is_refused_at_connect_time(site, settings, monkeypatch):
+    site.route("/admin.html", "<html>internal admin</html>", content_type="text/html")
+    port = site.server.server_address[1]
+    url = f"http://rebind.test:{port}/admin.html"
+    strict = settings.with_(allow_private_addresses=False, allowed_hosts=())
+    answers = _hostile_dns(monkeypatch, "rebind.test")
+    got = _get(strict, url)
+    # check_url saw the public answer; the connection asked again and got loopback.
+    assert answers == [PUBLIC_ADDRESS, "127.0.0.1"]
+    assert got.attempt.error_class == "blocked_address"
+    assert "at connect time" in got.attempt.error_message
+    assert "127.0.0.1 is a loopback address" in got.attempt.error_message
+    assert got.body is None and site.requests == []
+    # With loopback allowed, the same hostile name is simply fetched.
+    answers.clear()
+    allowed = _get(settings, url)
+    assert allowed.ok and allowed.body == b"<html>internal admin</html>"
+    assert site.requests[-1][1] == "/admin.html"
+    assert site.requests[-1][2].get("Host") == f"rebind.test:{port}"  # Host header kept
+
+
+def test_dns_rebinding_behind_a_redirect_is_refused_at_the_hop(site, settings, monkeypatch):
+    """The feed host is trusted by name; the host it redirects to is vetted on connect."""
+    port = site.server.server_address[1]
+    site.route("/go", status=302, headers={"Location": f"http://rebind.test:{port}/admin"})
+    site.route("/admin", "<html>internal admin</html>", content_type="text/html")
+    strict = settings.with_(allow_private_addresses=False, allowed_hosts=("127.0.0.1",))
+    answers = _hostile_dns(monkeypatch, "rebind.test")
+    got = _get(strict, site.url("/go"))
+    assert answers == [PUBLIC_ADDRESS, "127.0.0.1"]
+    assert got.attempt.error_class == "blocked_address"
+    assert "redirect to http://rebind.test" in got.attempt.error_message
+    assert [p for _, p, _, _ in site.requests] == ["/go"]
+
+
+def test_w3c_xhtml_entity_sets_pass_but_lookalikes_do_not():
+    """Old RSS 1.0 feeds declare the XHTML Latin-1 set; it is never read, so not refused."""
+    w3c = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [\n<!ENTITY % HTMLlat1 PUBLIC\n'
+        b' "-//W3C//ENTITIES Latin 1 for XHTML//EN"\n'
+        b' "http://www.w3.org/TR/xhtml1/DTD/xhtml-lat1.ent">\n%HTMLlat1;\n]>\n<rdf:RDF/>'
+    )
+    assert check_feed_xml(w3c) is None
+    for hostile in (
+        w3c.replace(b"http://www.w3.org/TR/xhtml1/DTD/xhtml-lat1.ent", b"file:///etc/passwd"),
+        w3c.replace(b"-//W3C//ENTITIES Latin 1 for XHTML//EN", b"-//Evil//ENTITIES x//EN"),
+        b'<!DOCTYPE r [<!ENTITY % x SYSTEM "http://www.w3.org/x.ent">%x;]><r/>',
+    ):
+        refusal = check_feed_xml(hostile)
+        assert refusal is not None and refusal.error_class == "unsafe_xml", hostile

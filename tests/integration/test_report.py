@@ -85,7 +85,7 @@ def test_the_report_is_self_contained(report: Path) -> None:
     assert not elements.find("script") and not elements.find("link")
     assert not [a for _, a in elements.tags if "src" in a]  # no images, frames, scripts
     assert "@import" not in html and "url(" not in html
-    for section in ("trends", "index", "spikes", "places", "latest"):
+    for section in ("trends", "index", "framing", "spikes", "places", "latest"):
         assert elements.find("h2", id=section), section
 
 
@@ -97,6 +97,7 @@ def test_the_report_shows_the_warehouse_data(demo_warehouse: DemoWarehouse, repo
             "SELECT name FROM v_top_entities WHERE kind = 'place' AND lat IS NOT NULL LIMIT 1"
         ).fetchone()[0]
     assert data.weekly and data.index and data.latest and data.places
+    assert {row[1] for row in data.framing_weekly} >= {"iran", "pakistan", "third_country"}
     html = report.read_text("utf-8")
     assert render(data).split("Generated")[0] == html.split("Generated")[0]
     assert latest_title.replace("'", "&#x27;") in html

@@ -196,6 +196,15 @@ def test_retag_dag_swaps_every_article_to_the_new_version(airflow_db, tmp_path, 
         "SELECT article_id, category, count(*) FROM signals GROUP BY 1, 2 ORDER BY 1, 2",
     )
     assert counted == recount
+    summarised = _rows(
+        db, "SELECT article_id, categories, n_signals FROM article_signal_summary ORDER BY 1"
+    )
+    resummarised = _rows(
+        db,
+        "SELECT article_id, list_sort(list(DISTINCT category)), count(*) FROM signals "
+        "GROUP BY 1 ORDER BY 1",
+    )
+    assert summarised == resummarised
 
     # a rerun with nothing stale changes nothing
     before = _rows(db, "SELECT signal_id FROM signals ORDER BY 1")

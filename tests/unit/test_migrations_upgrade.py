@@ -71,6 +71,13 @@ def make_old_warehouse(path: Path, up_to: int) -> set[str]:
                 "INSERT INTO article_category_counts SELECT article_id, category, count(*) "
                 "FROM signals GROUP BY ALL"
             )
+        if up_to >= 9:  # from 0009 on, it keeps the per-article summary too
+            con.execute(
+                "INSERT INTO article_signal_summary SELECT article_id, "
+                "list(category ORDER BY category), list(n_signals ORDER BY category), "
+                "sum(n_signals) "
+                "FROM article_category_counts GROUP BY ALL"
+            )
         if up_to < 6:  # 0006 changed the alerts table
             con.execute(OLD_ALERT, {"t": T0})
         return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -97,13 +104,14 @@ def test_an_older_warehouse_upgrades_in_place_and_keeps_its_data(
         ]
         assert con.execute("SELECT count(*) FROM signals").fetchone() == (3,)
         assert con.execute("SELECT etag FROM feed_state").fetchone() == ('"e1"',)
-        # the views answer on the old rows (the per-article counts were backfilled)
+        # the views answer on the old rows (the per-article counts and summaries were
+        # backfilled)
         assert con.execute(
             "SELECT category, n_signals, n_articles FROM v_signals_daily ORDER BY 1"
         ).fetchall() == [("border_security", 2, 1), ("diplomacy", 1, 1)]
-        assert con.execute("SELECT title FROM v_relevant_articles").fetchall() == [
-            ("Border talks",)
-        ]
+        assert con.execute(
+            "SELECT title, categories, n_signals FROM v_relevant_articles"
+        ).fetchall() == [("Border talks", ["border_security", "diplomacy"], 3)]
         if version < 6:
             alert = con.execute("SELECT rule_id, article_id, status FROM alerts").fetchall()
             assert alert == [("border", "a1", "delivered")]

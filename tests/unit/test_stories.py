@@ -122,3 +122,15 @@ def test_copies_within_one_batch_share_a_story(settings):
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         ids = {r[0] for r in con.execute("SELECT story_id FROM articles").fetchall()}
     assert ids == {tribune.article_id}  # the first copy loaded names the story
+
+
+def test_the_pinned_lsh_bands_are_datasketchs_choice():
+    from datasketch.lsh import _optimal_param
+
+    assert (stories.BANDS, stories.ROWS) == _optimal_param(
+        stories.SIMILARITY_THRESHOLD, stories.NUM_PERM, 0.5, 0.5
+    )
+    m = stories.minhash(WIRE)
+    values = stories.from_hex(stories.to_hex(m))  # a signature without datasketch
+    assert stories.similarity(values, m) == stories.similarity(m, m) == 1.0
+    assert stories.band_keys(values) == stories.band_keys(m)

@@ -475,3 +475,81 @@ def test_one_mention_per_entity_and_place_and_one_amount_per_number(watch: Watch
     assert [(a.text, a.unit, a.value, a.target_year) for a in result.amounts] == [
         ("PKR 5 billion rupees", "PKR", 5e9, 2028)
     ]
+
+
+def test_the_title_counts_in_the_article_tone(watch: Watch) -> None:
+    body = (
+        "Exporters in Quetta said shipments of fruit to Iran through Taftan had changed this "
+        "season. Pakistani and Iranian officials are to meet at the joint economic commission."
+    )
+    plain = tag(watch, body)
+    complaint = tag(watch, body, title="Quetta exporters complain of losses as Iran raises tariffs")
+    assert complaint.relevant and plain.relevant
+    assert complaint.tone_score < plain.tone_score
+    assert complaint.signals == plain.signals  # the title only weighs in on the tone
+
+
+def test_signals_of_one_sentence_count_once_in_the_article_tone(watch: Watch) -> None:
+    # one sentence with two cooperative signals, one with a clash: the clash is half of
+    # the story, not a third of it
+    text = (
+        "Iran and Pakistan signed a memorandum of understanding on barter trade on Monday. "
+        "Iranian and Pakistani border forces exchanged fire near Panjgur on Tuesday."
+    )
+    result = tag(watch, text)
+    first = [s for s in result.signals if s.start == 0]
+    assert len({s.category for s in first}) >= 2
+    assert result.tone_score < sum(s.tone_score for s in result.signals) / len(result.signals)
+
+
+def test_action_against_smuggling_is_no_conflict_between_the_sides(watch: Watch) -> None:
+    text = (
+        "Pakistani and Iranian border officials agreed on joint action against smuggling "
+        "of fuel across the frontier near Taftan."
+    )
+    result = tag(watch, text)
+    assert signals_in(result, "border_security")
+    assert all(s.tone_score > 0 for s in signals_in(result, "border_security"))
+    assert result.tone == "cooperation"
+
+
+def test_sectarian_harmony_is_not_sectarian_strife(watch: Watch) -> None:
+    text = (
+        "Clerics from Iran and Pakistan met in Mashhad and called for sectarian harmony "
+        "between Shia and Sunni communities of the two countries."
+    )
+    result = tag(watch, text)
+    (signal,) = signals_in(result, "sectarian_religious")
+    assert signal.cue == "sectarian harmony" and signal.tone_score > 0
+    assert result.tone == "cooperation"
+
+
+def test_both_sides_named_with_nothing_between_them_is_not_relevant(watch: Watch) -> None:
+    # a co-mention with a relation word ("together") but no cue of any category
+    title = "Iranian runner wins Dubai marathon, Pakistani second"
+    text = (
+        "An Iranian runner won the Dubai marathon on Friday, finishing ahead of a Pakistani "
+        "athlete and a Kenyan veteran. The Iranian and the Pakistani trained together in "
+        "Islamabad last winter, their coaches said."
+    )
+    result = tag(watch, text, title=title)
+    assert not result.relevant and result.signals == []
+    assert result.relevance < watch.relevance.threshold
+    assert result.mentions  # the mentions are still there
+
+
+def test_a_noun_negator_reaches_only_its_noun_phrase(watch: Watch) -> None:
+    text = (
+        "Iran and Pakistan discussed the return of migrants at their border talks. "
+        "Pakistan said migrants without valid documents should be sent back to Afghanistan."
+    )
+    result = tag(watch, text)
+    assert signals_in(result, "afghanistan", "without valid documents")
+    negated = tag(
+        watch,
+        text.replace(
+            "migrants without valid documents should be sent back to Afghanistan",
+            "it would settle the matter without Afghanistan",
+        ),
+    )
+    assert not signals_in(negated, "afghanistan")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import duckdb
 import pytest
 
 from warehouse.db import connect, view_files
+from warehouse.load import UPSERT_ARTICLE_SIGNAL_SUMMARY
 
 D0 = date(2026, 3, 2)  # a Monday
 
@@ -71,11 +73,13 @@ def add_signals(con, article_id: str, category: str, n: int) -> None:
 
 
 def refresh_counts(con) -> None:
-    """What the load does after inserting signals (warehouse/load.py)."""
+    """What the load does after inserting signals (warehouse/load.py): the per-category
+    counts, then the per-article summary from them."""
     con.execute(
         "INSERT INTO article_category_counts SELECT article_id, category, count(*) "
         "FROM signals GROUP BY ALL ON CONFLICT DO UPDATE SET n_signals = excluded.n_signals"
     )
+    con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY, {"batch_id": "b1"})
 
 
 def test_every_view_file_has_a_header_and_the_docs_describe_every_view() -> None:
@@ -321,3 +325,59 @@ def test_tone_weekly_by_country(con) -> None:
         [D0],
     ).fetchall()
     assert rows == [("IR", 2, -3.0, -1.0), ("PK", 1, 5.0, 1.0)]
+
+
+def test_relevant_articles_newest_first_with_their_categories_and_signal_count(con) -> None:
+    add_article(con, "old", D0, hour=9)
+    add_article(con, "new", D0 + timedelta(days=1), hour=8)
+    add_article(con, "same_day_later", D0 + timedelta(days=1), hour=20)
+    add_article(con, "quiet", D0, hour=7)  # relevant, no signals
+    add_article(con, "x", D0 + timedelta(days=2), relevant=False)
+    add_signals(con, "old", "militancy", 2)
+    add_signals(con, "old", "diplomacy", 1)
+    add_signals(con, "new", "trade_economy", 3)
+    add_signals(con, "same_day_later", "energy", 1)
+    add_signals(con, "x", "militancy", 4)  # not relevant: not listed
+    refresh_counts(con)
+
+    rows = con.execute(
+        "SELECT article_id, day, categories, n_signals FROM v_relevant_articles"
+    ).fetchall()
+    assert rows == [
+        ("same_day_later", D0 + timedelta(days=1), ["energy"], 1),
+        ("new", D0 + timedelta(days=1), ["trade_economy"], 3),
+        ("old", D0, ["diplomacy", "militancy"], 3),
+        ("quiet", D0, [], 0),
+    ]
+    # the summary the view reads agrees with the signals themselves
+    assert con.execute(
+        "SELECT count(*) FROM (SELECT article_id, list_sort(list(DISTINCT category)) AS c, "
+        "count(*) AS n FROM signals GROUP BY ALL) AS truth "
+        "FULL JOIN article_signal_summary AS s USING (article_id) "
+        "WHERE truth.c IS DISTINCT FROM s.categories OR truth.n IS DISTINCT FROM s.n_signals"
+    ).fetchone() == (0,)
+
+
+def test_the_view_benchmark_times_every_analyst_view_and_writes_its_medians(
+    tmp_path: Path,
+) -> None:
+    """tests/bench/bench_views.py on a tiny generated warehouse (the real one is 1M/10M)."""
+    from tests.bench import bench_views
+
+    out = tmp_path / "views.json"
+    status = bench_views.main(
+        ["--articles", "2000", "--signals", "20000", "--repeat", "1", "--out", str(out)]
+    )
+    report = json.loads(out.read_text("utf-8"))
+    names = {
+        path.read_text("utf-8").split("CREATE OR REPLACE VIEW ", 1)[1].split()[0]
+        for path in view_files()
+    }
+    timed = [v["view"] for v in report["views"]]
+    assert len(timed) == len(set(timed))
+    assert set(timed) == {name for name in names if name.startswith("v_")}  # every one
+    assert report["cores"] >= 1
+    assert report["sizes"]["articles"] == 2000 and report["sizes"]["signals"] == 20000
+    for view in report["views"]:
+        assert view["median_s"] >= 0 and view["median_cpu_s"] >= 0 and view["rows"] >= 0
+    assert status == (0 if report["all_under_target"] else 1)

@@ -175,7 +175,7 @@ def test_alert_rules_are_raw_dicts_with_known_references(watch: Watch) -> None:
     assert len(ids) == len(set(ids))
     for rule in watch.alert_rules:
         assert isinstance(rule, dict)
-        assert set(rule["categories"]) <= CATEGORIES
+        assert set(rule.get("categories", [])) <= CATEGORIES  # source_health: none
         assert 0 <= rule.get("min_relevance", 0) <= 1
         for eid in rule.get("actors", []) + rule.get("places", []):
             assert eid in watch.gazetteer
@@ -185,7 +185,8 @@ def test_bundled_alert_rules_parse_and_show_every_kind_and_mode(watch: Watch) ->
     from warehouse.alerts import parse_rules
 
     rules = parse_rules(watch.alert_rules)
-    assert {r.kind for r in rules} == {"match", "spike"}
+    assert {r.kind for r in rules} == {"match", "spike", "source_health"}
+    assert any(r.min_outlets == 2 for r in rules)
     assert {r.mode for r in rules} == {"immediate", "digest"}
 
 
@@ -276,3 +277,12 @@ def test_term_matching_rules(watch: Watch) -> None:
     # Urdu/Persian words match with their inflections, not inside other words
     assert ("pakistan", "پاکستانی") in entities("مقامات پاکستانی")
     assert not [e for e in entities("ایرانشهر") if e[0] == "iran"]
+
+
+def test_fold_replaces_arabic_variants_like_translate() -> None:
+    from dyadwatch.watch import ARABIC_FOLD, fold
+
+    text = "يك كتاب ہے، أمير إيران آمد ۀ ة ٱ — Iran and Pakistan"
+    assert fold(text) == text.lower().translate(ARABIC_FOLD)
+    assert len(fold(text)) == len(text)
+    assert fold("Border trade") == "border trade"

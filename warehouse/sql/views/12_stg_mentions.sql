@@ -19,7 +19,8 @@ SELECT
     a.day,
     a.week,
     coalesce(a.published_at, a.fetched_at) AS reported_at,
-    coalesce(a.relevant, FALSE) AS relevant
+    coalesce(a.relevant, FALSE) AS relevant,
+    a.date_trusted
 FROM mentions AS m
 JOIN stg_articles AS a USING (article_id)
 LEFT JOIN entities AS e USING (entity_id);

@@ -13,5 +13,6 @@ SELECT
     day,
     title,
     url,
-    relevant
+    relevant,
+    date_trusted
 FROM stg_articles;

@@ -19,7 +19,7 @@ WITH daily AS (
         count(*) FILTER (WHERE tone = 'cooperation') AS n_cooperation,
         count(*) FILTER (WHERE tone = 'conflict') AS n_conflict
     FROM stg_articles
-    WHERE relevant
+    WHERE relevant AND date_trusted  -- trusted dates only (v_trend_exclusions)
     GROUP BY day
 ),
 calendar AS (

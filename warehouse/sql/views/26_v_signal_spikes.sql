@@ -8,6 +8,8 @@
 --                               first signals give a finite, modest z
 --   is_spike                    z >= 2, with guards: at least 3 signals that day and
 --                               at least 7 days of baseline
+-- Trusted dates only (v_signals_daily).  Raw counts: for spikes and drops normalised by
+-- the day's volume, with days that feed outages explain marked, see v_trend_anomalies.
 CREATE OR REPLACE VIEW v_signal_spikes AS
 WITH daily AS (
     SELECT day, category, n_signals FROM v_signals_daily

@@ -10,19 +10,32 @@
 --   title, first_url the earliest copy's title and url
 --   relevant         whether any copy is relevant to the dyad
 CREATE OR REPLACE VIEW v_story_clusters AS
+WITH per_story AS (
+    SELECT
+        story_key AS cluster_id,
+        count(*) AS n_copies,
+        list_sort(list_distinct(list(outlet_name))) AS outlets,
+        -- the earliest copy's outlet, title and url in one pass (and from one row)
+        arg_min({'outlet': outlet_name, 'title': title, 'url': url}, reported_at) AS first,
+        min(reported_at) AS first_at,
+        min(day) AS first_day,
+        max(day) AS last_day,
+        bool_or(coalesce(relevant, FALSE)) AS relevant
+    FROM stg_stories
+    GROUP BY story_key
+    HAVING count(*) > 1
+)
 SELECT
-    story_key AS cluster_id,
-    count(*) AS n_copies,
-    list_sort(list_distinct(list(outlet_name))) AS outlets,
-    count(DISTINCT outlet_name) AS n_outlets,
-    arg_min(outlet_name, reported_at) AS first_reporter,
-    min(reported_at) AS first_at,
-    min(day) AS first_day,
-    max(day) AS last_day,
-    arg_min(title, reported_at) AS title,
-    arg_min(url, reported_at) AS first_url,
-    bool_or(coalesce(relevant, FALSE)) AS relevant
-FROM stg_stories
-GROUP BY story_key
-HAVING count(*) > 1
+    cluster_id,
+    n_copies,
+    outlets,
+    len(outlets) AS n_outlets,
+    first.outlet AS first_reporter,
+    first_at,
+    first_day,
+    last_day,
+    first.title AS title,
+    first.url AS first_url,
+    relevant
+FROM per_story
 ORDER BY last_day DESC, n_copies DESC, cluster_id;

@@ -5,6 +5,7 @@ CREATE OR REPLACE VIEW v_stories_daily AS
 WITH source AS (
     SELECT day, story_key, coalesce(relevant, FALSE) AS relevant
     FROM stg_stories
+    WHERE date_trusted  -- trusted dates only (v_trend_exclusions)
 )
 SELECT
     day,

@@ -9,5 +9,5 @@ SELECT
     CAST(sum(n_signals) AS BIGINT) AS n_signals,
     count(*) AS n_articles
 FROM stg_article_categories
-WHERE relevant
+WHERE relevant AND date_trusted  -- trusted dates only (v_trend_exclusions)
 GROUP BY day, category, 3;

@@ -12,7 +12,7 @@ WITH weekly AS (
         count(*) FILTER (WHERE tone = 'cooperation') AS n_cooperation,
         count(*) FILTER (WHERE tone = 'conflict') AS n_conflict
     FROM stg_articles
-    WHERE relevant
+    WHERE relevant AND date_trusted  -- trusted dates only (v_trend_exclusions)
     GROUP BY week, 2
 )
 SELECT

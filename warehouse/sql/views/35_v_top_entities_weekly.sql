@@ -15,7 +15,7 @@ WITH per_week AS (
         count(DISTINCT article_id) AS n_articles,
         count(*) AS n_mentions
     FROM stg_mentions
-    WHERE relevant
+    WHERE relevant AND date_trusted  -- trusted dates only (v_trend_exclusions)
     GROUP BY week, kind, entity_id
 )
 SELECT

@@ -13,7 +13,7 @@ WITH per_month AS (
         count(DISTINCT article_id) AS n_articles,
         count(*) AS n_mentions
     FROM stg_mentions
-    WHERE relevant
+    WHERE relevant AND date_trusted  -- trusted dates only (v_trend_exclusions)
     GROUP BY 1, kind, entity_id
 )
 SELECT

@@ -10,8 +10,10 @@ WITH per_entity AS (
         any_value(name) AS name,
         any_value(country) AS country,
         min(day) AS first_day,
-        arg_min(article_id, (reported_at, article_id, start)) AS first_article_id,
-        arg_min(surface, (reported_at, article_id, start)) AS first_surface,
+        -- the first mention (earliest published, then article id, then offset): its
+        -- article and surface form in one pass
+        arg_min({'article_id': article_id, 'surface': surface}, (reported_at, article_id, start))
+            AS first_mention,
         count(DISTINCT article_id) AS n_articles,
         max(day) AS last_day
     FROM stg_mentions
@@ -24,12 +26,12 @@ SELECT
     p.name,
     p.country,
     p.first_day,
-    p.first_article_id,
+    p.first_mention.article_id AS first_article_id,
     a.outlet AS first_outlet,
     a.title AS first_title,
-    p.first_surface,
+    p.first_mention.surface AS first_surface,
     p.n_articles,
     p.last_day
 FROM per_entity AS p
-JOIN articles AS a ON a.article_id = p.first_article_id
+JOIN articles AS a ON a.article_id = p.first_mention.article_id
 ORDER BY p.first_day DESC, p.name;
