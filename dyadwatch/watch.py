@@ -183,6 +183,12 @@ class Term:
     arabic: bool = False
     prefix: str | None = None  # single-word wildcard term: the word must start with this
     lead: str | None = None  # a word this term can start at must start with this
+    # its regex matches inside one word or not at all (an Urdu/Persian term of one word):
+    # whether it matches at a word is known from the word alone
+    in_word: bool = False
+    # a term of several Urdu/Persian words: its first word, all letters, and the letter
+    # that may follow it inside a word (the gap between its words may be empty)
+    head: tuple[str, str] | None = None
 
 
 class Hit(NamedTuple):
@@ -317,6 +323,12 @@ class Lexicon:
         regex = re.compile("".join(parts))
         first = WORD.findall(folded.replace("\u200c", " "))
         entry = Term(term, regex, None, arabic=True, lead=first[0] if first else None)
+        # letters only (no gap, which may match spaces), then suffixes of letters/ZWNJ and
+        # "(?![\w\u200c])": every character it consumes is a word character
+        entry.in_word = bool(re.fullmatch(r"\w+", folded))
+        head = re.match(r"(\w+)[\s\u200c\u200d\-]+(\w)", folded)
+        if head is not None and re.fullmatch(r"[^\s\u200c\u200d\-]+", head.group(1)):
+            entry.head = (head.group(1), head.group(2))
         if not first:
             raise WatchError(f"term {term!r} has no letters")
         if len(first[0]) >= 3:
@@ -340,11 +352,21 @@ class Lexicon:
         if node is not None:
             verify += [t for t in node.other if t.lead is None or tok.startswith(t.lead)]
             by_next = node.by_next
+        # a term within one word that does not match the word alone never matches at it
+        verify = [t for t in verify if not t.in_word or t.regex.match(tok)]  # type: ignore[union-attr]
+        # a term of several words starts with its first word, then a gap or its next word
+        verify = [t for t in verify if t.head is None or _may_start(tok, *t.head)]
         for term in words:
             direct += [(role, data, term.arabic, term.case_words) for role, data in term.payloads]
         if not direct and not verify and not by_next:
             return None
-        return _Plan(tuple(direct), tuple(verify), by_next)
+        # hits of a word matched whatever its case: (role, data, arabic), ready to copy; a
+        # word with a case-sensitive term keeps them all, in order, beside their case
+        cased = tuple(direct) if any(d[3] is not None for d in direct) else ()
+        plain = () if cased else tuple((role, data, arabic) for role, data, arabic, _ in direct)
+        # the regexes for each next word's first letters, the word's own ones included
+        with_next = {key: (*verify, *more) for key, more in by_next.items()}
+        return _Plan(plain, cased, tuple(verify), with_next)
 
     def scan(self, text: str, low: str | None = None) -> list[Hit]:
         """All term occurrences in ``text`` (overlapping ones included), in text order.
@@ -371,16 +393,16 @@ class Lexicon:
                 if plan is None:
                     continue
             start, end = m.span()
-            for role, data, arabic, case_words in plan.direct:
+            for role, data, arabic in plan.plain:
+                add(new_hit(Hit, (start, end, role, data, arabic)))
+            for role, data, arabic, case_words in plan.cased:
                 if case_words is None or tuple(WORD.findall(text[start:end])) == case_words:
                     add(new_hit(Hit, (start, end, role, data, arabic)))
             verify = plan.verify
-            if plan.by_next:
+            if plan.with_next:
                 nm = next_word(low, end)
                 if nm is not None:
-                    more = plan.by_next.get(nm.group(1)[:3])
-                    if more:
-                        verify = verify + tuple(more)
+                    verify = plan.with_next.get(nm.group(1)[:3], verify)
             for term in verify:
                 mm = term.regex.match(low, start)  # type: ignore[union-attr]
                 if mm is None:
@@ -395,10 +417,19 @@ class Lexicon:
         return hits
 
 
+def _may_start(tok: str, first: str, next_letter: str) -> bool:
+    """Can a term whose first word is ``first`` (letters), then a gap (maybe empty), then
+    ``next_letter`` match at the start of the word ``tok``?"""
+    if not tok.startswith(first):
+        return False
+    return len(tok) == len(first) or tok[len(first)] in ("\u200c", next_letter)
+
+
 class _Plan(NamedTuple):
-    direct: tuple[tuple[str, Any, bool, tuple[str, ...] | None], ...]  # the word is the match
+    plain: tuple[tuple[str, Any, bool], ...]  # the word is the match, in any case
+    cased: tuple[tuple[str, Any, bool, tuple[str, ...] | None], ...]  # or these, cased
     verify: tuple[Term, ...]  # regexes to try at the word
-    by_next: dict[str, list[Term]]  # more regexes, by the next word's first letters
+    with_next: dict[str, tuple[Term, ...]]  # next word's first letters -> verify + more
 
 
 # -- the watch ---------------------------------------------------------------------------

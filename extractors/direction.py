@@ -50,9 +50,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from dyadwatch.records import Mention, Signal
 from dyadwatch.watch import fold, is_arabic_script
@@ -159,10 +158,10 @@ _WITH_RECIPROCAL = re.compile(
 _WITH_BEFORE = re.compile(r"\bwith\s+(?:the\s+|its\s+|their\s+|his\s+|her\s+)?$", re.I)
 
 
-@dataclass(frozen=True)
-class Party:
+class Party(NamedTuple):
     """An actor or place named in a sentence: offsets in the sentence, and its side
-    (a dyad country code, or None for a third country, a militant group, no country)."""
+    (a dyad country code, or None for a third country, a militant group, no country).
+    A named tuple: made and hashed (the direction cache) many times per article."""
 
     start: int
     end: int
@@ -325,7 +324,7 @@ def _direction(
     ):
         cut = subject.end + speech.end()
         reported = [
-            replace(p, start=p.start - cut, end=p.end - cut) for p in parties if p.start >= cut
+            p._replace(start=p.start - cut, end=p.end - cut) for p in parties if p.start >= cut
         ]
         said = sentence_direction(sentence[cut:], reported, sides, dyad_phrases)
         if said != UNDIRECTED or subject.side not in sides or subject.kind != "actor":
@@ -430,7 +429,7 @@ def cue_direction(
     guards fired on traders, and Pakistan lodged a protest with Iran": the protest is
     PK->IR), else of the whole sentence (``sentence_direction``)."""
     at = sentence.find(cue) if cue else -1
-    if at >= 0:
+    if at >= 0 and ("," in sentence or ";" in sentence):  # _CLAUSE_JOIN needs one
         lo, hi = 0, len(sentence)
         for m in _CLAUSE_JOIN.finditer(sentence):
             if m.end() <= at:
@@ -440,7 +439,7 @@ def cue_direction(
                 break
         if (lo, hi) != (0, len(sentence)):
             inside = [
-                replace(p, start=p.start - lo, end=p.end - lo)
+                p._replace(start=p.start - lo, end=p.end - lo)
                 for p in parties
                 if lo <= p.start and p.end <= hi
             ]
@@ -534,18 +533,22 @@ def direct_signals(signals: list[Signal], mentions: list[Mention], watch: Watch)
     phrases = watch.relevance.dyad_references
     gazetteer = watch.gazetteer
     starts = [m.start for m in mentions]
+    by_sentence: dict[tuple[int, int], list[Party]] = {}  # the signals of one sentence share
     for sig in signals:
         a, b = sig.start, sig.end
-        parties = []
-        for m in mentions[bisect_left(starts, a) : bisect_left(starts, b)]:
-            if m.end > b:
-                continue
-            ent = gazetteer.get(m.entity_id)
-            non_state = ent is not None and ent.type in NON_STATE_TYPES
-            side = m.country if m.country in sides and not non_state else None
-            # a capital stands for its government ("Tehran accused Islamabad")
-            kind = "actor" if m.kind == "actor" or (ent and ent.type == "capital") else "place"
-            parties.append(Party(m.start - a, m.end - a, side, kind))
+        parties = by_sentence.get((a, b))
+        if parties is None:
+            parties = by_sentence[(a, b)] = []
+            for m in mentions[bisect_left(starts, a) : bisect_left(starts, b)]:
+                if m.end > b:
+                    continue
+                ent = gazetteer.get(m.entity_id)
+                non_state = ent is not None and ent.type in NON_STATE_TYPES
+                side = m.country if m.country in sides and not non_state else None
+                # a capital stands for its government ("Tehran accused Islamabad")
+                is_actor = m.kind == "actor" or (ent and ent.type == "capital")
+                kind = "actor" if is_actor else "place"
+                parties.append(Party(m.start - a, m.end - a, side, kind))
         sig.direction = cue_direction(sig.evidence, sig.cue, parties, sides, phrases)
         sig.quad_class = quad_class(sig.category, sig.cue, sig.tone_score, sig.evidence)
     return signals

@@ -73,6 +73,7 @@ def run_stages(run_key: str) -> dict[str, Any]:
     settings = get_settings()
     timings: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    rss_after: dict[str, float] = {}
     counts: dict[str, Any] = {}
 
     def cpu_seconds() -> float:
@@ -85,6 +86,8 @@ def run_stages(run_key: str) -> dict[str, Any]:
         result = fn(*args)
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
         cpu[stage] = cpu.get(stage, 0.0) + cpu_seconds() - cpu_started
+        # the stage process's peak so far: where it rises is the stage that raised it
+        rss_after[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return result
 
     timed("fetch", runs.read_feed_state, settings, run_key)
@@ -105,6 +108,7 @@ def run_stages(run_key: str) -> dict[str, Any]:
         "counts": counts,
         "peak_rss_mb": bound,
         "peak_rss_parts_mb": parts,
+        "peak_rss_after_stage_mb": rss_after,
     }
 
 
@@ -234,6 +238,7 @@ def bench_stages_only(n: int) -> dict[str, Any]:
         "load_signal_rows_per_s": signals / t["load"] if t.get("load") else None,
         "peak_rss_mb": full["peak_rss_mb"],
         "peak_rss_parts_mb": full["peak_rss_parts_mb"],
+        "peak_rss_after_stage_mb": full["peak_rss_after_stage_mb"],
         "counts": full["counts"],
     }
 
@@ -289,6 +294,7 @@ def bench(n: int) -> dict[str, Any]:
         "load_signal_rows_per_s": signals / t["load"] if t.get("load") else None,
         "peak_rss_mb": full["peak_rss_mb"],
         "peak_rss_parts_mb": full["peak_rss_parts_mb"],
+        "peak_rss_after_stage_mb": full["peak_rss_after_stage_mb"],
         "bare_trafilatura_pages_per_s": bare,
         "our_extraction_pages_per_s": ours_extract,
         "extraction_time_ratio_ours_to_bare": bare / ours_extract,

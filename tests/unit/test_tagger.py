@@ -553,3 +553,35 @@ def test_a_noun_negator_reaches_only_its_noun_phrase(watch: Watch) -> None:
         ),
     )
     assert not signals_in(negated, "afghanistan")
+
+
+def test_urdu_persian_terms_found_wherever_their_regex_matches(watch: Watch) -> None:
+    """The lexicon skips an Urdu/Persian term at a word it cannot start (decided once per
+    word); what it finds must be what trying every such term's regex at every word finds."""
+    from dyadwatch.watch import WORD, fold
+
+    lexicon = watch.lexicon
+    arabic_terms = [t for t in lexicon._terms.values() if t.arabic and t.regex is not None]
+    assert any(t.in_word for t in arabic_terms) and any(t.head for t in arabic_terms)
+    texts = [
+        "پاک فوج اور ایرانی بحریہ نے مشترکہ مشق کی۔ پاکستان اور ایران کے وزیر خارجہ ملے۔",
+        "پاکفوج، پاک‌فوج، پاک-فوج اور پاکستانی فوج؛ ایرانیوں نے ایرانی‌ها را دیدند.",
+        "مرز میرجاوه بازگشایی شد و تجارت میان ایران و پاکستان از سر گرفته شد.",
+    ]
+    texts += [item["text"] for item in _devset() if item.get("language") in {"ur", "fa"}]
+    for text in texts:
+        low = fold(text)
+        expected = set()
+        for m in WORD.finditer(low):
+            for term in arabic_terms:
+                mm = term.regex.match(low, m.start())  # type: ignore[union-attr]
+                if mm is not None:
+                    expected |= {(m.start(), mm.end(), role, repr(d)) for role, d in term.payloads}
+        found = {(h.start, h.end, h.role, repr(h.data)) for h in lexicon.scan(text) if h.arabic}
+        assert found == expected, text
+
+
+def _devset() -> list[dict]:
+    from extractors.eval_tagger import load_devset
+
+    return load_devset()
