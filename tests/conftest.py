@@ -24,7 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dyadwatch-airflow-"))
+# One Airflow home per test session.  Test modules import this file as ``tests.conftest``
+# while pytest loads it as ``conftest``: the second import must reuse the first's home,
+# or the session's migrated DB and AIRFLOW_HOME drift apart.
+_AIRFLOW_HOME = Path(
+    os.environ.get("DYADWATCH_TEST_AIRFLOW_HOME") or tempfile.mkdtemp(prefix="dyadwatch-airflow-")
+)
+os.environ["DYADWATCH_TEST_AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
