@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from dyadwatch import records
 from dyadwatch.settings import Settings
 from tests.conftest import Receiver
+from tests.factories import make_article
 from warehouse.alerts import evaluate_alert_rules
 from warehouse.db import connect
 from warehouse.delivery import deliver_pending_alerts
@@ -25,19 +26,11 @@ def loaded_warehouse(settings: Settings, n_articles: int) -> None:
     for i in range(n_articles):
         url = f"https://x.example/news/{i}"
         text = f"Gunmen attacked a border post near Taftan, story {i}."
-        a = records.Article(
-            article_id=records.stable_id(url),
-            url=url,
-            source_id=None,
-            outlet="Dawn",
+        a = make_article(
+            url,
+            text,
+            NOW,
             title=f"Border attack {i}",
-            author=None,
-            published_at=NOW,
-            fetched_at=NOW,
-            language="en",
-            text=text,
-            text_hash=records.stable_id(text),
-            word_count=9,
             extractor_version="t",
             relevant=True,
             relevance=0.9,

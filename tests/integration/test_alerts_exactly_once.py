@@ -16,6 +16,7 @@ import pytest
 from dyadwatch import records
 from dyadwatch.settings import Settings
 from tests.conftest import REPO, Receiver
+from tests.factories import make_article
 from warehouse.alerts import evaluate_alert_rules
 from warehouse.db import connect
 from warehouse.delivery import deliver_pending_alerts
@@ -36,19 +37,12 @@ def article(
 ) -> dict[str, list[dict]]:
     url = f"https://{outlet.lower().replace(' ', '')}.example/news/{key}"
     text = f"Gunmen attacked a border post near Taftan ({key}); Iran and Pakistan closed it."
-    a = records.Article(
-        article_id=records.stable_id(url),
-        url=url,
-        source_id=None,
+    a = make_article(
+        url,
+        text,
+        day,
         outlet=outlet,
         title=f"Border post attacked {key}",
-        author=None,
-        published_at=day,
-        fetched_at=day,
-        language="en",
-        text=text,
-        text_hash=records.stable_id(text),
-        word_count=14,
         extractor_version="t",
         outlet_country="PK",
         relevant=True,

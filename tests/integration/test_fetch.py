@@ -7,6 +7,7 @@ import gzip
 from dyadwatch.records import FeedState, Source, stable_id
 from extractors.feeds import fetch_feed, parse_feed
 from extractors.http import fetch_url, http_client
+from tests.factories import WIRE
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Border desk</title><link>{base}/</link>
@@ -112,23 +113,6 @@ def test_gzip_body_is_decompressed_and_non_http_schemes_refused(site, settings):
 
 
 # -- three outlets, one wire story: three articles, one story_id -----------------------
-
-WIRE = (
-    "Iran and Pakistan agreed on Tuesday to reopen the Taftan border crossing to trade "
-    "after three weeks of closure, officials in Quetta and Zahedan said. The decision "
-    "followed talks between the interior ministers of the two countries in Islamabad, "
-    "where both sides pledged to tighten security along the 900-kilometre frontier and "
-    "to share intelligence on militant groups operating in Balochistan and Sistan and "
-    "Baluchestan. Traders welcomed the move, saying hundreds of trucks carrying fruit, "
-    "rice and liquefied petroleum gas had been stranded on both sides of the border "
-    "since the closure. The crossing had been shut after an attack on a border post "
-    "that killed four guards, an assault claimed by a separatist group. Pakistan's "
-    "foreign office said the two governments would also revive a joint border "
-    "commission that has not met since 2019, and discussed the long-delayed gas "
-    "pipeline and new border markets meant to give residents of the frontier a legal "
-    "livelihood. Iran's ambassador in Islamabad described the talks as constructive "
-    "and said a trade target of five billion dollars remained within reach."
-)
 
 
 def _outlet_page(outlet: str, dateline: str, text: str, boilerplate: list[str]) -> str:

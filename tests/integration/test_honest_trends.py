@@ -14,6 +14,7 @@ from dyadwatch.settings import Settings
 from extractors import stories
 from extractors.extract import extract_article
 from tests.conftest import Receiver
+from tests.factories import make_article
 from warehouse.alerts import evaluate_alert_rules
 from warehouse.db import connect
 from warehouse.delivery import deliver_pending_alerts, list_alerts
@@ -44,19 +45,14 @@ def tagged(article: records.Article, category: str, tone: float = 2.0) -> dict[s
 def plain_article(
     url: str, *, outlet: str, published: datetime | None, text: str, source_id: str | None = None
 ) -> records.Article:
-    return records.Article(
-        article_id=records.stable_id(url),
-        url=url,
+    return make_article(
+        url,
+        text,
+        published or T0,
+        published_at=published,
         source_id=source_id,
         outlet=outlet,
         title=f"{outlet}: {url.rsplit('/', 1)[-1]}",
-        author=None,
-        published_at=published,
-        fetched_at=published or T0,
-        language="en",
-        text=text,
-        text_hash=records.stable_id(text),
-        word_count=len(text.split()),
         extractor_version="t",
         outlet_country="PK",
         date_source="feed_entry" if published else "fetch_time",

@@ -19,6 +19,7 @@ from airflow.sdk.io import attach
 from dyadwatch import records
 from dyadwatch.settings import Settings
 from extractors import stories
+from tests.factories import make_article
 from warehouse.load import load_pending_batches
 from warehouse.staging import TABLES, batch_location, pending_batches, stage_batch
 
@@ -31,19 +32,11 @@ TEXT = (
 
 
 def article(url: str, text: str = TEXT, **kw: object) -> records.Article:
-    return records.Article(
-        article_id=records.stable_id(url),
-        url=url,
+    return make_article(
+        url,
+        text,
+        T0,
         source_id="src-dawn",
-        outlet="Dawn",
-        title=f"Title of {url}",
-        author=None,
-        published_at=T0,
-        fetched_at=T0,
-        language="en",
-        text=text,
-        text_hash=records.stable_id(text),
-        word_count=len(text.split()),
         extractor_version="test-1",
         relevant=True,
         tagger_version="tag-1",

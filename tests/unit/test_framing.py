@@ -14,6 +14,7 @@ from dyadwatch.settings import Settings
 from dyadwatch.watch import load_watch
 from extractors.sources import load_feed_sources
 from extractors.tagger import tag_article
+from tests.factories import make_article
 from warehouse.db import connect
 from warehouse.load import load_pending_batches
 from warehouse.report import gather, render
@@ -64,20 +65,13 @@ COPIES = [
 def tagged_copy(i: int, outlet: str, country: str | None, closing: str, watch) -> tuple:
     url = f"https://outlet{i}.example/2026/03/border-commission.html"
     text = BODY + closing
-    article = records.Article(
-        article_id=records.stable_id(url),
-        url=url,
+    article = make_article(
+        url,
+        text,
+        T0.replace(hour=8 + i),
         source_id=f"src-{i}",
         outlet=outlet,
         title="Iran and Pakistan hold border commission talks",
-        author=None,
-        published_at=T0.replace(hour=8 + i),
-        fetched_at=T0.replace(hour=8 + i),
-        language="en",
-        text=text,
-        text_hash=records.stable_id(text),
-        word_count=len(text.split()),
-        extractor_version="test",
         outlet_country=country,
     )
     result = tag_article(article.article_id, article.title, text, watch)

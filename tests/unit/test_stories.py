@@ -11,27 +11,12 @@ import duckdb
 
 from dyadwatch import records
 from extractors import stories
+from tests.factories import WIRE, make_article
 from warehouse.load import load_pending_batches
 from warehouse.staging import stage_batch
 
 T0 = datetime(2026, 10, 12, 9, 30, tzinfo=UTC)
 
-WIRE = (
-    "Iran and Pakistan agreed on Tuesday to reopen the Taftan border crossing to trade "
-    "after three weeks of closure, officials in Quetta and Zahedan said. The decision "
-    "followed talks between the interior ministers of the two countries in Islamabad, "
-    "where both sides pledged to tighten security along the 900-kilometre frontier and "
-    "to share intelligence on militant groups operating in Balochistan and Sistan and "
-    "Baluchestan. Traders welcomed the move, saying hundreds of trucks carrying fruit, "
-    "rice and liquefied petroleum gas had been stranded on both sides of the border "
-    "since the closure. The crossing had been shut after an attack on a border post "
-    "that killed four guards, an assault claimed by a separatist group. Pakistan's "
-    "foreign office said the two governments would also revive a joint border "
-    "commission that has not met since 2019, and discussed the long-delayed gas "
-    "pipeline and new border markets meant to give residents of the frontier a legal "
-    "livelihood. Iran's ambassador in Islamabad described the talks as constructive "
-    "and said a trade target of five billion dollars remained within reach."
-)
 
 UNRELATED = (
     "Pakistan's cricket team arrived in Karachi on Monday for a three-match series, "
@@ -45,21 +30,7 @@ UNRELATED = (
 
 
 def article(url: str, outlet: str, text: str) -> records.Article:
-    return records.Article(
-        article_id=records.stable_id(url),
-        url=url,
-        source_id=f"src-{outlet}",
-        outlet=outlet,
-        title=text[:60],
-        author=None,
-        published_at=T0,
-        fetched_at=T0,
-        language="en",
-        text=text,
-        text_hash=records.stable_id(text),
-        word_count=len(text.split()),
-        extractor_version="test",
-    )
+    return make_article(url, text, T0, source_id=f"src-{outlet}", outlet=outlet, title=text[:60])
 
 
 def copies() -> list[records.Article]:

@@ -11,6 +11,7 @@ import pytest
 
 from dyadwatch import records
 from dyadwatch.settings import Settings
+from tests.factories import make_article
 from warehouse.alerts import (
     AlertRuleError,
     alert_id_for,
@@ -38,19 +39,12 @@ def tagged(
     actors: tuple[str, ...] = (),
 ) -> dict[str, list[dict]]:
     """Rows of one tagged article: the article, a signal per category, its mentions."""
-    a = records.Article(
-        article_id=records.stable_id(url),
-        url=url,
+    a = make_article(
+        url,
+        text,
+        T0,
         source_id="src-dawn",
-        outlet="Dawn",
         title=f"Headline {url.rsplit('/', 1)[-1]}",
-        author=None,
-        published_at=T0,
-        fetched_at=T0,
-        language="en",
-        text=text,
-        text_hash=records.stable_id(text),
-        word_count=len(text.split()),
         extractor_version="test-1",
         outlet_country="PK",
         relevant=relevant,

@@ -14,6 +14,7 @@ import pytest
 
 from dyadwatch import records
 from dyadwatch.settings import Settings
+from tests.factories import make_article
 from warehouse.db import WarehouseLocked, connect, known_article_urls
 from warehouse.load import BatchLoadError, load_pending_batches, upsert_entities
 from warehouse.staging import SCHEMAS, TABLES, pending_batches, read_manifest, stage_batch
@@ -22,20 +23,9 @@ T0 = datetime(2024, 1, 17, 9, 30, tzinfo=UTC)
 
 
 def article(url: str, **kw: object) -> records.Article:
-    text = kw.pop("text", f"Iran and Pakistan agreed on border trade at {url}.")
+    text = str(kw.pop("text", f"Iran and Pakistan agreed on border trade at {url}."))
     fields: dict[str, object] = dict(
-        article_id=records.stable_id(url),
-        url=url,
         source_id="src-dawn",
-        outlet="Dawn",
-        title=f"Title of {url}",
-        author=None,
-        published_at=T0,
-        fetched_at=T0,
-        language="en",
-        text=text,
-        text_hash=records.stable_id(str(text)),
-        word_count=len(str(text).split()),
         extractor_version="test-1",
         outlet_country="PK",
         relevant=True,
@@ -45,7 +35,7 @@ def article(url: str, **kw: object) -> records.Article:
         tagger_version="tag-1",
     )
     fields.update(kw)
-    return records.Article(**fields)  # type: ignore[arg-type]
+    return make_article(url, text, T0, **fields)
 
 
 def signal(a: records.Article, category: str = "trade_economy", start: int = 0) -> records.Signal:
