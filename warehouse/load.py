@@ -38,7 +38,7 @@ from warehouse.staging import (
     read_manifest,
     remove_batch,
 )
-from warehouse.stories import assign_stories
+from warehouse.stories import NEW_STAGED_ARTICLES_CTE, assign_stories
 
 log = logging.getLogger(__name__)
 
@@ -108,21 +108,17 @@ COUNT_FETCH_FAILURES = "SELECT count(*) FROM stage_fetch_log WHERE NOT ok"
 COUNT_STAGED_ARTICLES = "SELECT count(DISTINCT article_id) FROM stage_articles"
 
 # New = not stored under the same id nor the same url; one row per id and per url.
-INSERT_NEW_ARTICLES = """
+INSERT_NEW_ARTICLES = (
+    """
 INSERT INTO articles
     (article_id, url, source_id, outlet, title, author, published_at, fetched_at, language,
      text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
      relevance, tone_score, tone, tagger_version, batch_id, loaded_at, story_id,
      raw_sha256, raw_charset, extraction_status, extraction_method, date_source,
      date_confidence, date_flag)
-WITH first_by_id AS (
-    SELECT * FROM stage_articles
-    QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY row_no) = 1
-),
-first_by_url AS (
-    SELECT * FROM first_by_id
-    QUALIFY row_number() OVER (PARTITION BY url ORDER BY row_no) = 1
-)
+"""
+    + NEW_STAGED_ARTICLES_CTE
+    + """
 SELECT article_id, url, source_id, outlet, title, author, published_at, fetched_at, language,
        text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
        relevance, tone_score, tone, tagger_version, $batch_id, $loaded_at,
@@ -130,12 +126,10 @@ SELECT article_id, url, source_id, outlet, title, author, published_at, fetched_
        raw_sha256, raw_charset, coalesce(extraction_status, 'ok'), extraction_method,
        coalesce(date_source, CASE WHEN published_at IS NULL THEN 'fetch_time' END),
        coalesce(date_confidence, CASE WHEN published_at IS NULL THEN 'low' END), date_flag
-FROM first_by_url AS s
+FROM new_staged AS s
 LEFT JOIN stage_story_ids AS st USING (article_id)
-WHERE NOT EXISTS (
-    SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id OR a.url = s.url
-)
 """
+)
 
 COUNT_NEW_ARTICLES = "SELECT count(*) FROM articles WHERE batch_id = ?"
 

@@ -31,8 +31,10 @@ import pyarrow as pa
 
 from extractors import stories
 
-# The staged articles the load will insert: first row per id, then per url, not stored.
-SELECT_NEW_STAGED_ARTICLES = """
+# The staged articles the load will insert, as the CTE ``new_staged``: first row per id,
+# then per url, stored under neither.  ``warehouse.load.INSERT_NEW_ARTICLES`` inserts
+# exactly these rows, so story ids are assigned to the same articles.
+NEW_STAGED_ARTICLES_CTE = """
 WITH first_by_id AS (
     SELECT * FROM stage_articles
     QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY row_no) = 1
@@ -40,20 +42,22 @@ WITH first_by_id AS (
 first_by_url AS (
     SELECT * FROM first_by_id
     QUALIFY row_number() OVER (PARTITION BY url ORDER BY row_no) = 1
+),
+new_staged AS (
+    SELECT * FROM first_by_url AS s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id OR a.url = s.url
+    )
 )
-SELECT article_id, text
-FROM first_by_url AS s
-WHERE NOT EXISTS (
-    SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id OR a.url = s.url
-)
-ORDER BY row_no
 """
-# the same, with the signature computed upstream; the text only where there is none
-SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH = SELECT_NEW_STAGED_ARTICLES.replace(
-    "SELECT article_id, text\n",
-    "SELECT article_id, CASE WHEN minhash IS NULL THEN text END AS text, minhash\n",
+SELECT_NEW_STAGED_ARTICLES = (
+    NEW_STAGED_ARTICLES_CTE + "SELECT article_id, text FROM new_staged ORDER BY row_no"
 )
-assert SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH != SELECT_NEW_STAGED_ARTICLES
+# the same, with the signature computed upstream; the text only where there is none
+SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH = NEW_STAGED_ARTICLES_CTE + (
+    "SELECT article_id, CASE WHEN minhash IS NULL THEN text END AS text, minhash\n"
+    "FROM new_staged ORDER BY row_no"
+)
 
 STORY_IDS_SCHEMA = pa.schema([("article_id", pa.string()), ("story_id", pa.string())])
 NEW_MINHASH_SCHEMA = pa.schema(
