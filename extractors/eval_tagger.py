@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from dyadwatch.watch import Watch, load_watch
+from extractors.floors import below_floors, raised_floors
 from extractors.tagger import tag_json_item
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,21 +184,13 @@ def format_report(report: dict[str, dict[str, Any]]) -> str:
 
 
 def check_floors(report: dict[str, dict[str, Any]], baseline: dict[str, float]) -> list[str]:
-    """Each gated figure below its floor, as a sentence (empty: the gate passes)."""
-    return [
-        f"{key} = {report['all'][key]} is below its floor {floor}"
-        for key, floor in sorted(baseline.items())
-        if report["all"][key] < floor
-    ]
+    """Each gated figure (whole dev set) below its floor, as a sentence."""
+    return below_floors(report["all"], baseline)
 
 
 def raise_floors(report: dict[str, dict[str, Any]], baseline: dict[str, float]) -> dict[str, float]:
     """Floors raised to (score - margin) where that is higher; never lowered."""
-    out = dict(baseline)
-    for key in GATED:
-        candidate = round(report["all"][key] - FLOOR_MARGIN, 3)
-        out[key] = max(baseline.get(key, 0.0), candidate)
-    return out
+    return raised_floors(report["all"], baseline, GATED, FLOOR_MARGIN)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,6 +43,7 @@ from typing import Any
 import trafilatura
 
 from extractors.extract import EXTRACTOR_VERSION, ExtractionResult, extract_text
+from extractors.floors import below_floors, raised_floors
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO.parent / "shared" / "corpus" / "extraction"
@@ -244,20 +245,12 @@ def format_report(report: dict[str, Any]) -> str:
 # -- the gate ----------------------------------------------------------------------------
 def check_floors(report: dict[str, Any], baseline: dict[str, float]) -> list[str]:
     """Messages for each of our scores below its floor (empty: all at or above)."""
-    return [
-        f"{key} {report['ours'][key]:.4f} is below its floor {floor:.4f}"
-        for key, floor in sorted(baseline.items())
-        if report["ours"][key] < floor
-    ]
+    return below_floors(report["ours"], baseline)
 
 
 def raise_floors(report: dict[str, Any], baseline: dict[str, float]) -> dict[str, float]:
     """Floors raised to the current scores minus the margin; a floor is never lowered."""
-    out = dict(baseline)
-    for key in GATED:
-        candidate = round(report["ours"][key] - FLOOR_MARGIN, 3)
-        out[key] = max(baseline.get(key, 0.0), candidate)
-    return out
+    return raised_floors(report["ours"], baseline, GATED, FLOOR_MARGIN)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
