@@ -1,9 +1,7 @@
 -- v_story_framing: the same story as each side tells it.  One row per story (syndicated
 -- copies share stg_stories.story_key) among relevant articles, with its volume and mean
 -- article tone (-10 conflict .. +10 cooperation) in Iranian, Pakistani and third-country
--- outlets, and in outlets of unknown country.  An outlet's side comes from its country
--- (articles.outlet_country, else sources.country): 'IR' iran, 'PK' pakistan (the watch's
--- [[dyad]] codes), any other code third_country, none unknown.
+-- outlets, and in outlets of unknown country (the outlet side of stg_story_sides).
 --   n_sides        how many of iran / pakistan / third_country covered it
 --   tone_gap_iran_pakistan  mean_tone_iran - mean_tone_pakistan (NULL unless both)
 --   framing        'one_side' (fewer than two of the three covered it), 'opposed' (one
@@ -11,32 +9,7 @@
 --                  'divergent' (side means 3 or more apart), else 'aligned'
 --   outlets        'Outlet (side)' of every copy, first reporter first
 CREATE OR REPLACE VIEW v_story_framing AS
-WITH source AS (
-    SELECT
-        s.story_key,
-        s.outlet_name,
-        s.title,
-        s.reported_at,
-        s.day,
-        a.tone_score,
-        nullif(coalesce(s.outlet_country, src.country), '') AS country
-    FROM stg_stories AS s
-    JOIN articles AS a USING (article_id)
-    LEFT JOIN sources AS src ON src.source_id = a.source_id
-    WHERE coalesce(s.relevant, FALSE)
-),
-articles_by_side AS (
-    SELECT
-        *,
-        CASE
-            WHEN country IS NULL THEN 'unknown'
-            WHEN country = 'IR' THEN 'iran'
-            WHEN country = 'PK' THEN 'pakistan'
-            ELSE 'third_country'
-        END AS outlet_side
-    FROM source
-),
-per_story AS (
+WITH per_story AS (
     SELECT
         story_key AS story_id,
         arg_min(title, reported_at) AS title,
@@ -53,7 +26,7 @@ per_story AS (
         avg(tone_score) FILTER (WHERE outlet_side = 'unknown') AS mean_tone_unknown,
         list(outlet_name || ' (' || outlet_side || ')' ORDER BY reported_at, outlet_name)
             AS outlets
-    FROM articles_by_side
+    FROM stg_story_sides
     GROUP BY story_key
 ),
 compared AS (

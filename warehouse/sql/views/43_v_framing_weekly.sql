@@ -1,6 +1,6 @@
 -- v_framing_weekly: volume and tone of the dyad's coverage in Iranian, Pakistani and
 -- third-country outlets per ISO week (relevant articles; outlet side as in
--- v_story_framing: 'iran', 'pakistan', 'third_country', 'unknown').  One row per (week,
+-- stg_story_sides: 'iran', 'pakistan', 'third_country', 'unknown').  One row per (week,
 -- outlet_side) with coverage.
 --   n_articles / n_stories / n_outlets   volume (syndicated copies: one story)
 --   share               n_articles / all relevant articles of the week (0 .. 1)
@@ -11,29 +11,10 @@
 --                       side tells them (compare the sides' values in one week)
 -- Articles with a trusted date only (stg_articles.date_trusted).
 CREATE OR REPLACE VIEW v_framing_weekly AS
-WITH source AS (
-    SELECT
-        CAST(date_trunc('week', s.day) AS DATE) AS week,
-        s.story_key,
-        s.outlet_name,
-        a.tone_score,
-        a.tone,
-        nullif(coalesce(s.outlet_country, src.country), '') AS country
-    FROM stg_stories AS s
-    JOIN articles AS a USING (article_id)
-    LEFT JOIN sources AS src ON src.source_id = a.source_id
-    WHERE coalesce(s.relevant, FALSE) AND s.date_trusted  -- trusted dates only
-),
-by_side AS (
-    SELECT
-        *,
-        CASE
-            WHEN country IS NULL THEN 'unknown'
-            WHEN country = 'IR' THEN 'iran'
-            WHEN country = 'PK' THEN 'pakistan'
-            ELSE 'third_country'
-        END AS outlet_side
-    FROM source
+WITH by_side AS (
+    SELECT CAST(date_trunc('week', day) AS DATE) AS week, *
+    FROM stg_story_sides
+    WHERE date_trusted  -- trusted dates only
 ),
 shared AS (
     SELECT story_key
