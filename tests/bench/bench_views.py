@@ -36,27 +36,14 @@ from pathlib import Path
 
 import duckdb
 
+from dyadwatch.watch import load_watch
 from warehouse.db import connect
 
 TARGET_SECONDS = 1.0
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "build" / "bench" / "views.json"
-CATEGORIES = [
-    "border_security",
-    "militancy",
-    "armed_clash",
-    "military_cooperation",
-    "trade_economy",
-    "energy",
-    "diplomacy",
-    "afghanistan",
-    "refugees_migration",
-    "connectivity",
-    "multilateral",
-    "great_power_sanctions",
-    "sectarian_religious",
-    "humanitarian",
-]
+# the watch file's signal categories, in its order
+CATEGORIES = list(load_watch(REPO / "seeds" / "watch.toml").categories)
 
 # $n_* are sizes; every random-looking value is hash(i, salt), so runs are repeatable.
 FILL_SOURCES = """
