@@ -32,12 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
-import os
 import re
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
@@ -56,6 +53,7 @@ from dyadwatch.settings import Settings
 from extractors import stories
 from extractors.dates import date_fields
 from extractors.pages import FetchedPage
+from extractors.parallel import ordered_map, worker_processes
 from extractors.rawstore import store_raw
 from extractors.runfiles import RunFiles
 from extractors.sources import load_seed_articles
@@ -389,12 +387,6 @@ def extract_article(
     )
 
 
-# pages handed to a worker process at a time (few enough to keep both processes busy)
-EXTRACT_CHUNK = 8
-# fewer pages than this are extracted in the task's own process (no pool to start)
-PARALLEL_MIN_PAGES = 64
-
-
 @dataclass
 class _PageJob:
     """One fetched page to extract (what a worker process needs, and nothing more)."""
@@ -442,29 +434,8 @@ def _extract_page(job: _PageJob) -> Article | FetchAttempt:
 
 def minhash_hex(text: str) -> str | None:
     """The near-duplicate signature the load needs (None for a text too short to compare)."""
-    return stories.to_hex(stories.minhash(text)) if stories.is_comparable(text) else None
-
-
-def extraction_processes(settings: Settings, pages: int) -> int:
-    """How many processes extract ``pages`` pages (1: the calling one, no pool)."""
-    wanted = settings.extract_processes or os.cpu_count() or 1
-    return 1 if pages < PARALLEL_MIN_PAGES else max(1, wanted)
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # fork where there is one: the workers start at once with everything imported;
-    # elsewhere (macOS, Windows) spawn, which imports this module in each worker
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
-def _extracted(jobs: list[_PageJob], processes: int) -> Iterator[Article | FetchAttempt]:
-    """Each job's result, in the jobs' order, from ``processes`` processes."""
-    if processes <= 1:
-        yield from map(_extract_page, jobs)
-        return
-    with ProcessPoolExecutor(max_workers=processes, mp_context=_pool_context()) as pool:
-        yield from pool.map(_extract_page, jobs, chunksize=EXTRACT_CHUNK)
+    signature = stories.signature_if_comparable(text)
+    return stories.to_hex(signature) if signature is not None else None
 
 
 def extract_articles(settings: Settings, run_key: str) -> dict[str, int]:
@@ -488,7 +459,7 @@ def extract_articles(settings: Settings, run_key: str) -> dict[str, int]:
     ]
     for job in jobs:
         job.source = sources.get(job.page.source_id)
-    processes = extraction_processes(settings, len(jobs))
+    processes = worker_processes(settings.extract_processes, len(jobs))
 
     def articles() -> Iterator[Article]:
         for seed in load_seed_articles(settings.seed_articles_dir):
@@ -511,9 +482,9 @@ def extract_articles(settings: Settings, run_key: str) -> dict[str, int]:
                 site_name=seed.source.outlet,
                 outlet_country=seed.source.country,
                 extraction_method="seed",
-                minhash=minhash_hex(seed.text),  # (imports datasketch before any fork)
+                minhash=minhash_hex(seed.text),
             )
-        for result in _extracted(jobs, processes):
+        for result in ordered_map(_extract_page, jobs, processes):
             if isinstance(result, FetchAttempt):
                 failures.append(result)
             elif result.article_id not in seen:  # the first copy of an article wins

@@ -9,7 +9,7 @@ import pytest
 
 from dyadwatch.records import Article
 from dyadwatch.settings import Settings
-from extractors import extract, stories
+from extractors import extract, parallel, stories
 from extractors.pages import FetchedPage
 from extractors.runfiles import RunFiles
 from tests.bench.corpus import Corpus
@@ -42,7 +42,7 @@ def test_worker_processes_extract_what_one_process_does(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     processes = 2
-    monkeypatch.setattr(extract, "PARALLEL_MIN_PAGES", 2)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ITEMS", 2)
     one = settings.with_(extract_processes=1)
     many = settings.with_(extract_processes=processes)
     fetched_run(one, "single")
