@@ -318,7 +318,8 @@ def report(r: dict[str, Any]) -> str:
             (
                 f"stage {k}",
                 f"{r['stages_articles_per_s'][k]:.1f} articles/s ({v:.2f} s; "
-                f"CPU {r['stages_cpu_seconds'][k]:.2f} s)",
+                f"CPU {r['stages_cpu_seconds'][k]:.2f} s = "
+                f"{1000 * r['stages_cpu_seconds'][k] / r['n']:.2f} ms/article)",
             )
             for k, v in r["stages_seconds"].items()
         ],
@@ -331,6 +332,11 @@ def report(r: dict[str, Any]) -> str:
         (
             "end to end / bare trafilatura",
             f"{r['end_to_end_vs_bare_trafilatura']:.2f}x (target >= 1.6x)",
+        ),
+        (
+            "CPU per article, all stages",
+            f"{1000 * sum(r['stages_cpu_seconds'].values()) / r['n']:.2f} ms "
+            f"(bare trafilatura {1000 / r['bare_trafilatura_pages_per_s']:.2f} ms a page)",
         ),
         (
             "our extraction, 1 process",
