@@ -13,28 +13,43 @@ For each pending batch not yet in ``loaded_batches``, in ONE transaction:
 Then commit and delete the batch directory.  On an error the transaction is rolled back
 and the batch stays staged for the next load; a batch whose directory could not be
 deleted is found in ``loaded_batches`` next time and deleted then.
+
+DuckDB reads the batch's Parquet files itself (``read_parquet``, streamed, never whole
+in Python's memory; a batch on object storage is copied to a local temporary directory
+first).  The batch's new articles are chosen once, into the temporary table
+``batch_new_articles``; the story assignment, the articles insert and the inserts of
+their signals, mentions, quotes and amounts all read that choice, so none of them looks
+at the whole ``articles`` table again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dyadwatch.settings import Settings
 from warehouse.db import WarehouseError, connect
 from warehouse.staging import (
     SCHEMAS,
+    TABLE_RECORDS,
     TABLES,
     Location,
     StagingError,
     pending_batches,
-    read_batch_table,
     read_manifest,
     remove_batch,
 )
@@ -42,8 +57,8 @@ from warehouse.stories import NEW_STAGED_ARTICLES_CTE, assign_stories
 
 log = logging.getLogger(__name__)
 
-# Each staged table is registered with DuckDB under a fixed name: stage_<table>.
-# They carry an extra column row_no (position in the batch) added at load.
+# Each staged table is a view on its Parquet file under a fixed name: stage_<table>, with
+# the columns of its record type and an extra column row_no (position in the batch).
 
 SELECT_LOADED = "SELECT 1 FROM loaded_batches WHERE batch_id = ?"
 
@@ -107,31 +122,35 @@ COUNT_FETCH_FAILURES = "SELECT count(*) FROM stage_fetch_log WHERE NOT ok"
 
 COUNT_STAGED_ARTICLES = "SELECT count(DISTINCT article_id) FROM stage_articles"
 
-# New = not stored under the same id nor the same url; one row per id and per url.
-INSERT_NEW_ARTICLES = (
-    """
+# The batch's new articles (not stored under the same id nor the same url; one row per id
+# and per url), chosen once: every insert below reads this choice.
+CREATE_BATCH_NEW_ARTICLES = (
+    "CREATE OR REPLACE TEMP TABLE batch_new_articles AS\n"
+    + NEW_STAGED_ARTICLES_CTE
+    + "SELECT row_no, article_id FROM new_staged"
+)
+DROP_BATCH_NEW_ARTICLES = "DROP TABLE IF EXISTS batch_new_articles"
+
+INSERT_NEW_ARTICLES = """
 INSERT INTO articles
     (article_id, url, source_id, outlet, title, author, published_at, fetched_at, language,
      text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
      relevance, tone_score, tone, tagger_version, batch_id, loaded_at, story_id,
      raw_sha256, raw_charset, extraction_status, extraction_method, date_source,
      date_confidence, date_flag)
-"""
-    + NEW_STAGED_ARTICLES_CTE
-    + """
-SELECT article_id, url, source_id, outlet, title, author, published_at, fetched_at, language,
-       text, text_hash, word_count, extractor_version, site_name, outlet_country, relevant,
-       relevance, tone_score, tone, tagger_version, $batch_id, $loaded_at,
+SELECT s.article_id, url, source_id, outlet, title, author, published_at, fetched_at,
+       language, text, text_hash, word_count, extractor_version, site_name, outlet_country,
+       relevant, relevance, tone_score, tone, tagger_version, $batch_id, $loaded_at,
        coalesce(st.story_id, s.article_id),
        raw_sha256, raw_charset, coalesce(extraction_status, 'ok'), extraction_method,
        coalesce(date_source, CASE WHEN published_at IS NULL THEN 'fetch_time' END),
        coalesce(date_confidence, CASE WHEN published_at IS NULL THEN 'low' END), date_flag
-FROM new_staged AS s
-LEFT JOIN stage_story_ids AS st USING (article_id)
+FROM stage_articles AS s
+SEMI JOIN batch_new_articles AS n USING (row_no)
+LEFT JOIN stage_story_ids AS st ON st.article_id = s.article_id
 """
-)
 
-COUNT_NEW_ARTICLES = "SELECT count(*) FROM articles WHERE batch_id = ?"
+COUNT_NEW_ARTICLES = "SELECT count(*) FROM batch_new_articles"
 
 INSERT_SIGNALS = """
 INSERT INTO signals
@@ -143,7 +162,7 @@ SELECT substr(sha256(article_id || '|' || category || '|' || start || '|' || tag
        $batch_id, coalesce(direction, 'undirected'),
        coalesce(quad_class, signal_quad_class(category, tone_score))
 FROM stage_signals
-WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 ON CONFLICT DO NOTHING
 """
 
@@ -156,7 +175,7 @@ SELECT substr(sha256(article_id || '|' || entity_id || '|' || start || '|' || ta
        article_id, entity_id, kind, name, country, surface, start, "end", tagger_version,
        $batch_id
 FROM stage_mentions
-WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 ON CONFLICT DO NOTHING
 """
 
@@ -166,7 +185,7 @@ INSERT INTO quotes
 SELECT substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16),
        article_id, speaker, text, start, "end", tagger_version, $batch_id
 FROM stage_quotes
-WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 ON CONFLICT DO NOTHING
 """
 
@@ -178,7 +197,7 @@ SELECT substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16
        article_id, kind, value, unit, text, start, "end", target_year, tagger_version,
        $batch_id
 FROM stage_amounts
-WHERE article_id IN (SELECT article_id FROM articles WHERE batch_id = $batch_id)
+WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 ON CONFLICT DO NOTHING
 """
 
@@ -211,11 +230,6 @@ ON CONFLICT (article_id) DO UPDATE SET
     n_signals = excluded.n_signals
 """
 
-COUNT_BY_BATCH = {
-    "signals": "SELECT count(*) FROM signals WHERE batch_id = ?",
-    "mentions": "SELECT count(*) FROM mentions WHERE batch_id = ?",
-}
-
 INSERT_RUN = """
 INSERT INTO runs
     (batch_id, run_key, run_id, started_at, finished_at, staged_at, loaded_at, sources_read,
@@ -241,9 +255,11 @@ SELECT entity_id, {", ".join(ENTITY_COLUMNS)} FROM entities
 WHERE entity_id IN (SELECT unnest(CAST(? AS VARCHAR[])))
 """
 
-UPSERT_ENTITY = """
+# the changed gazetteer entries, registered as changed_entities (ENTITIES_SCHEMA)
+UPSERT_ENTITIES = """
 INSERT INTO entities (entity_id, kind, name, country, type, lat, lon, aliases, updated_at)
-VALUES ($entity_id, $kind, $name, $country, $type, $lat, $lon, $aliases, $updated_at)
+SELECT entity_id, kind, name, country, type, lat, lon, aliases, updated_at
+FROM changed_entities
 ON CONFLICT (entity_id) DO UPDATE SET
     kind = excluded.kind,
     name = excluded.name,
@@ -253,6 +269,31 @@ ON CONFLICT (entity_id) DO UPDATE SET
     lon = excluded.lon,
     aliases = excluded.aliases,
     updated_at = excluded.updated_at
+"""
+ENTITIES_SCHEMA = pa.schema(
+    [
+        ("entity_id", pa.string()),
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("country", pa.string()),
+        ("type", pa.string()),
+        ("lat", pa.float64()),
+        ("lon", pa.float64()),
+        ("aliases", pa.list_(pa.string())),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+# Bump when the rows written from a gazetteer change (refresh_entities), so that every
+# warehouse refreshes its entities once, although its watch file did not change.
+ENTITY_REFRESH_VERSION = 1
+SELECT_ENTITY_REFRESH = """
+SELECT 1 FROM entity_refreshes WHERE watch_sha256 = ? AND code_version = ?
+"""
+INSERT_ENTITY_REFRESH = """
+INSERT INTO entity_refreshes (watch_sha256, code_version, refreshed_at, n_entities)
+VALUES (?, ?, ?, ?)
+ON CONFLICT DO NOTHING
 """
 
 
@@ -341,22 +382,98 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _read_batch(batch_dir: Location, manifest: dict[str, Any]) -> dict[str, pa.Table]:
-    tables: dict[str, pa.Table] = {}
-    counts = manifest.get("row_counts") or {}
-    for table in TABLES:
-        if table in TABLES_ADDED_LATER and not (batch_dir / f"{table}.parquet").exists():
-            arrow = SCHEMAS[table].empty_table()
+# DuckDB's names of the staged columns' Arrow types (a column of another type is cast)
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+def _staged_columns(table: str, found: pa.Schema | None, where: str) -> str:
+    """The select list that gives a staged file the columns of ``SCHEMAS[table]``.
+
+    ``found`` is the file's schema (None: a table added after the batch was staged).
+    A column added to the record type later (a field with a default) reads as NULL;
+    any other difference is a ``StagingError``.  Names and types come from the record
+    types, never from the batch."""
+    expected = SCHEMAS[table]
+    present = {} if found is None else {f.name: f.type for f in found}
+    fields = {f.name: f for f in dataclasses.fields(TABLE_RECORDS[table])}  # type: ignore[arg-type]
+    unknown = [n for n in present if n not in fields]
+    required = [
+        n
+        for n in expected.names
+        if n not in present
+        and fields[n].default is dataclasses.MISSING
+        and fields[n].default_factory is dataclasses.MISSING
+    ]
+    if found is not None and (unknown or required):
+        raise StagingError(f"{where}: columns {found.names} are not {expected.names}")
+    columns = []
+    for column in expected:
+        name, sql_type = f'"{column.name}"', _DUCKDB_TYPES[column.type]
+        if column.name not in present:
+            columns.append(f"CAST(NULL AS {sql_type}) AS {name}")
+        elif present[column.name] != column.type:
+            columns.append(f"CAST({name} AS {sql_type}) AS {name}")
         else:
-            arrow = read_batch_table(batch_dir, table)
-        if table in counts and counts[table] != arrow.num_rows:
-            raise StagingError(
-                f"{batch_dir.name}/{table}.parquet has {arrow.num_rows} rows, "
-                f"the manifest says {counts[table]}"
+            columns.append(name)
+    return ", ".join(columns)
+
+
+@contextmanager
+def _local_batch(batch_dir: Location) -> Iterator[Path]:
+    """The batch's files on this machine: a local batch as it is; one on object storage
+    copied (streamed) into a temporary directory, removed afterwards."""
+    if isinstance(batch_dir, Path):
+        yield batch_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="dyadwatch-batch-") as tmp:
+        for table in TABLES:
+            source = batch_dir / f"{table}.parquet"
+            try:
+                if not source.exists():
+                    continue
+                with source.open("rb") as src, (Path(tmp) / source.name).open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            except OSError as exc:
+                raise StagingError(f"cannot read {source}: {exc}") from exc
+        yield Path(tmp)
+
+
+def _register_batch(
+    con: duckdb.DuckDBPyConnection, batch_dir: Path, name: str, manifest: dict[str, Any]
+) -> dict[str, int]:
+    """Each staged table as the view ``stage_<table>`` on its Parquet file (checked
+    against its schema and the manifest's row count, from the file's metadata); returns
+    the row counts."""
+    counts = manifest.get("row_counts") or {}
+    rows: dict[str, int] = {}
+    for table in TABLES:
+        path = batch_dir / f"{table}.parquet"
+        where = f"{name}/{table}.parquet"
+        if table in TABLES_ADDED_LATER and not path.exists():
+            empty = (
+                SCHEMAS[table].empty_table().append_column("row_no", pa.array([], type=pa.int64()))
             )
-        row_no = pa.array(range(arrow.num_rows), type=pa.int32())
-        tables[table] = arrow.append_column("row_no", row_no)
-    return tables
+            con.register(f"stage_{table}", empty)
+            rows[table] = 0
+            continue
+        try:
+            metadata = pq.read_metadata(path)
+            schema = metadata.schema.to_arrow_schema()
+        except (OSError, pa.ArrowException) as exc:
+            raise StagingError(f"cannot read {where}: {exc}") from exc
+        rows[table] = metadata.num_rows
+        if table in counts and counts[table] != rows[table]:
+            raise StagingError(f"{where} has {rows[table]} rows, the manifest says {counts[table]}")
+        select = _staged_columns(table, schema, where) + ", file_row_number AS row_no"
+        relation = con.read_parquet(str(path), file_row_number=True).project(select)
+        relation.create_view(f"stage_{table}", replace=True)
+    return rows
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
@@ -364,40 +481,73 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None =
     return int(row[0]) if row else 0
 
 
+def _inserted(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> int:
+    """Run an INSERT; how many rows it inserted (conflicting rows not counted)."""
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _load_batch(
     con: duckdb.DuckDBPyConnection, batch_dir: Location, manifest: dict[str, Any], now: datetime
 ) -> BatchResult:
     """Load one batch in one transaction (the caller rolls back on error)."""
+    with _local_batch(batch_dir) as local_dir:
+        try:
+            return _load_registered_batch(con, local_dir, batch_dir.name, manifest, now)
+        finally:
+            _drop_batch_views(con)
+
+
+# table names are constants (TABLES), never input
+DROP_STAGE_VIEW = {table: f"DROP VIEW IF EXISTS stage_{table}" for table in TABLES}
+
+
+def _drop_batch_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget one batch's views and temporary table (the next batch makes its own); a
+    failure here is logged, never hiding the load's own error."""
+    try:
+        for table in TABLES:
+            con.execute(DROP_STAGE_VIEW[table])
+        con.execute(DROP_BATCH_NEW_ARTICLES)
+        con.unregister("stage_story_ids")
+    except duckdb.Error as exc:
+        log.warning("could not drop the batch's staging views: %s", exc)
+
+
+def _load_registered_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch_dir: Path,
+    name: str,
+    manifest: dict[str, Any],
+    now: datetime,
+) -> BatchResult:
     batch_id = manifest["batch_id"]
-    tables = _read_batch(batch_dir, manifest)
+    rows = _register_batch(con, batch_dir, name, manifest)
     meta = manifest.get("meta") or {}
     result = BatchResult(batch_id=batch_id)
     con.execute("BEGIN TRANSACTION")
     try:
-        for table, arrow in tables.items():
-            con.register(f"stage_{table}", arrow)
         ids = {"batch_id": batch_id}
         con.execute(UPSERT_SOURCES, {"loaded_at": now})
         con.execute(UPSERT_FEED_STATE, {"loaded_at": now})
         con.execute(INSERT_FETCH_LOG, ids)
-        result.sources = tables["sources"].num_rows
-        result.fetch_attempts = tables["fetch_log"].num_rows
+        result.sources = rows["sources"]
+        result.fetch_attempts = rows["fetch_log"]
         result.fetch_failures = _scalar(con, COUNT_FETCH_FAILURES)
 
+        con.execute(CREATE_BATCH_NEW_ARTICLES)
         # near-duplicates: story ids of the new articles (warehouse/stories.py)
         con.register("stage_story_ids", assign_stories(con, now))
         con.execute(INSERT_NEW_ARTICLES, {"batch_id": batch_id, "loaded_at": now})
         staged = _scalar(con, COUNT_STAGED_ARTICLES)
-        result.articles_new = _scalar(con, COUNT_NEW_ARTICLES, [batch_id])
+        result.articles_new = _scalar(con, COUNT_NEW_ARTICLES)
         result.articles_seen = staged - result.articles_new
-        con.execute(INSERT_SIGNALS, ids)
+        result.signals = _inserted(con, INSERT_SIGNALS, ids)
         con.execute(UPSERT_ARTICLE_CATEGORY_COUNTS, ids)
         con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY, ids)
-        con.execute(INSERT_MENTIONS, ids)
+        result.mentions = _inserted(con, INSERT_MENTIONS, ids)
         con.execute(INSERT_QUOTES, ids)
         con.execute(INSERT_AMOUNTS, ids)
-        result.signals = _scalar(con, COUNT_BY_BATCH["signals"], [batch_id])
-        result.mentions = _scalar(con, COUNT_BY_BATCH["mentions"], [batch_id])
 
         con.execute(
             INSERT_RUN,
@@ -429,7 +579,7 @@ def _load_batch(
                 "created_at": _parse_time(manifest.get("created_at")),
                 "loaded_at": now,
                 "n_sources": result.sources,
-                "n_feed_state": tables["feed_state"].num_rows,
+                "n_feed_state": rows["feed_state"],
                 "n_fetch_log": result.fetch_attempts,
                 "n_fetch_failures": result.fetch_failures,
                 "n_articles_new": result.articles_new,
@@ -442,10 +592,6 @@ def _load_batch(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        for table in tables:
-            con.unregister(f"stage_{table}")
-        con.unregister("stage_story_ids")
     return result
 
 
@@ -456,8 +602,13 @@ def _remove_batch_dir(batch_dir: Location) -> None:
         log.warning("loaded batch %s but could not delete it (next load will): %s", batch_dir, exc)
 
 
-def load_pending_batches(settings: Settings, *, now: datetime | None = None) -> LoadSummary:
+def load_pending_batches(
+    settings: Settings, *, now: datetime | None = None, watch_file: Path | None = None
+) -> LoadSummary:
     """Load every staged batch not yet loaded, each in one transaction.
+
+    With ``watch_file``, first refresh ``entities`` from its gazetteer
+    (``refresh_entities``), on the same connection.
 
     Opens the warehouse read-write, waiting up to ``settings.lock_timeout`` for the lock
     (``WarehouseLocked`` after that; the batches stay staged).  A batch that fails is
@@ -467,9 +618,11 @@ def load_pending_batches(settings: Settings, *, now: datetime | None = None) -> 
     summary = LoadSummary()
     batches = pending_batches(settings.staging_location)
     con = connect(settings.warehouse_path, lock_timeout=settings.lock_timeout)
-    for statement in LOAD_SETTINGS:
-        con.execute(statement)
     try:
+        for statement in LOAD_SETTINGS:
+            con.execute(statement)
+        if watch_file is not None:
+            refresh_entities(con, watch_file, now=now)
         for batch_dir in batches:
             batch_id = batch_dir.name
             try:
@@ -506,47 +659,107 @@ def load_pending_batches(settings: Settings, *, now: datetime | None = None) -> 
     return summary
 
 
-def upsert_entities(con: duckdb.DuckDBPyConnection, entities: list[dict[str, Any]]) -> int:
-    """Insert or update gazetteer entries (dicts with entity_id, kind, name and optional
-    country, type, lat, lon, aliases); returns how many distinct entities were written."""
-    now = datetime.now(UTC)
-    rows = []
+def _entity_rows(entities: list[dict[str, Any]], now: datetime) -> dict[str, dict[str, Any]]:
+    """Checked rows by entity id (the last entry of an id wins)."""
+    rows: dict[str, dict[str, Any]] = {}
     for i, entity in enumerate(entities):
         missing = [k for k in ("entity_id", "kind", "name") if not entity.get(k)]
         if missing:
             raise ValueError(f"entity {i} lacks {missing}: {entity!r}")
-        rows.append(
-            {
-                "entity_id": str(entity["entity_id"]),
-                "kind": str(entity["kind"]),
-                "name": str(entity["name"]),
-                "country": entity.get("country"),
-                "type": entity.get("type"),
-                "lat": None if entity.get("lat") is None else float(entity["lat"]),
-                "lon": None if entity.get("lon") is None else float(entity["lon"]),
-                "aliases": [str(a) for a in entity.get("aliases") or []],
-                "updated_at": now,
-            }
-        )
-    if not rows:
-        return 0
-    last_by_id = {row["entity_id"]: row for row in rows}  # the last entry of an id wins
-    # only what changed is written: the gazetteer is refreshed on every load, and most
-    # loads find it as it was
-    stored = {r[0]: r[1:] for r in con.execute(SELECT_ENTITIES, [list(last_by_id)]).fetchall()}
+        row = {
+            "entity_id": str(entity["entity_id"]),
+            "kind": str(entity["kind"]),
+            "name": str(entity["name"]),
+            "country": entity.get("country"),
+            "type": entity.get("type"),
+            "lat": None if entity.get("lat") is None else float(entity["lat"]),
+            "lon": None if entity.get("lon") is None else float(entity["lon"]),
+            "aliases": [str(a) for a in entity.get("aliases") or []],
+            "updated_at": now,
+        }
+        rows.pop(row["entity_id"], None)  # a later entry moves to the end
+        rows[row["entity_id"]] = row
+    return rows
+
+
+def _write_changed_entities(con: duckdb.DuckDBPyConnection, rows: dict[str, dict[str, Any]]) -> int:
+    """Upsert the rows that differ from the stored ones, in one statement (inside the
+    caller's transaction); returns how many were written."""
+    # only what changed is written: most refreshes find the gazetteer as it was
+    stored = {r[0]: r[1:] for r in con.execute(SELECT_ENTITIES, [list(rows)]).fetchall()}
     changed = [
         row
-        for entity_id, row in last_by_id.items()
+        for entity_id, row in rows.items()
         if stored.get(entity_id) != tuple(row[c] for c in ENTITY_COLUMNS)
     ]
-    if not changed:
-        return len(last_by_id)
+    if changed:
+        con.register("changed_entities", pa.Table.from_pylist(changed, ENTITIES_SCHEMA))
+        try:
+            con.execute(UPSERT_ENTITIES)
+        finally:
+            con.unregister("changed_entities")
+    return len(changed)
+
+
+def upsert_entities(con: duckdb.DuckDBPyConnection, entities: list[dict[str, Any]]) -> int:
+    """Insert or update gazetteer entries (dicts with entity_id, kind, name and optional
+    country, type, lat, lon, aliases); returns how many distinct entities were written."""
+    rows = _entity_rows(entities, datetime.now(UTC))
+    if not rows:
+        return 0
     con.execute("BEGIN TRANSACTION")
     try:
-        for row in changed:
-            con.execute(UPSERT_ENTITY, row)
+        _write_changed_entities(con, rows)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return len(last_by_id)
+    return len(rows)
+
+
+def refresh_entities(
+    con: duckdb.DuckDBPyConnection, watch_file: Path, *, now: datetime | None = None
+) -> int | None:
+    """Refresh ``entities`` from the watch file's gazetteer, unless this warehouse was
+    already refreshed from a file with the same bytes (table ``entity_refreshes``,
+    migration 0010): reading the watch file in full compiles every matcher, which costs
+    more than a small load.  Returns the number of gazetteer entries, or None when the
+    refresh was skipped."""
+    from dyadwatch.watch import load_watch
+
+    now = now or datetime.now(UTC)
+    watch_sha256 = hashlib.sha256(Path(watch_file).read_bytes()).hexdigest()
+    key = [watch_sha256, ENTITY_REFRESH_VERSION]
+    if con.execute(SELECT_ENTITY_REFRESH, key).fetchone():
+        log.info("entities are up to date with %s", watch_file)
+        return None
+    watch = load_watch(watch_file)
+    entities = [
+        {
+            "entity_id": e.entity_id,
+            "kind": e.kind,
+            "name": e.name,
+            "country": e.country,
+            "type": e.type,
+            "lat": e.lat,
+            "lon": e.lon,
+            "aliases": list(e.aliases),
+        }
+        for e in watch.gazetteer.values()
+    ]
+    rows = _entity_rows(entities, now)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        written = _write_changed_entities(con, rows)
+        con.execute(INSERT_ENTITY_REFRESH, [*key, now, len(rows)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log.info(
+        "refreshed entities from %s: %d gazetteer entries, %d written",
+        watch_file,
+        len(rows),
+        written,
+    )
+    return len(rows)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dyadwatch.records import FeedState, ParsedEntry, Source
@@ -75,6 +76,14 @@ def select_new_entries(settings: Settings, run_key: str) -> dict[str, int]:
     return summary
 
 
+def _count_lines(path: Path) -> int:
+    """Rows in a run file (its non-blank lines; none if absent), without parsing them."""
+    if not path.exists():
+        return 0
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
 def stage_run(settings: Settings, run_key: str) -> str:
     """Stage this run's records as one batch; returns its id."""
     files = RunFiles(settings.work_dir, run_key)
@@ -86,19 +95,20 @@ def stage_run(settings: Settings, run_key: str) -> str:
         for name in ("fetch_log_feeds", "fetch_log_pages", "fetch_log_extract")
         for row in files.rows(name)
     ]
-    # the large tables are read as they are staged, never held as lists of rows
-    tables: dict[str, Iterable[dict[str, Any]]] = {
+    # the large tables are staged from their files as they are read (Arrow's JSON
+    # reader), never held as lists of rows
+    tables: dict[str, Iterable[dict[str, Any]] | Path] = {
         "sources": [s.to_row() for s in sources],
         "feed_state": list(files.rows("feed_state")),
         "fetch_log": fetch_log,
-        "articles": files.rows("tagged_articles"),
-        "signals": files.rows("signals"),
-        "mentions": files.rows("mentions"),
-        "quotes": files.rows("quotes"),
-        "amounts": files.rows("amounts"),
+        "articles": files.path("tagged_articles"),
+        "signals": files.path("signals"),
+        "mentions": files.path("mentions"),
+        "quotes": files.path("quotes"),
+        "amounts": files.path("amounts"),
     }
-    entries = sum(1 for _ in files.rows("entries"))
-    new_entries = sum(1 for _ in files.rows("new_entries"))
+    entries = _count_lines(files.path("entries"))
+    new_entries = _count_lines(files.path("new_entries"))
     meta = {
         "run_key": run_key,
         "staged_at": datetime.now(UTC).isoformat(),
@@ -121,27 +131,12 @@ def stage_run(settings: Settings, run_key: str) -> str:
 
 
 def load_batches(settings: Settings) -> dict[str, Any]:
-    """The single writer's task: refresh ``entities`` from the gazetteer, then load every
-    pending batch (this run's and any an earlier failed load left staged)."""
-    from warehouse.load import load_pending_batches, upsert_entities
+    """The single writer's task: refresh ``entities`` from the gazetteer (when the watch
+    file changed), then load every pending batch (this run's and any an earlier failed
+    load left staged), on one connection."""
+    from warehouse.load import load_pending_batches
 
-    watch = load_watch(settings.watch_file)
-    entities = [
-        {
-            "entity_id": e.entity_id,
-            "kind": e.kind,
-            "name": e.name,
-            "country": e.country,
-            "type": e.type,
-            "lat": e.lat,
-            "lon": e.lon,
-            "aliases": list(e.aliases),
-        }
-        for e in watch.gazetteer.values()
-    ]
-    with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
-        upsert_entities(con, entities)
-    summary = load_pending_batches(settings).to_dict()
+    summary = load_pending_batches(settings, watch_file=settings.watch_file).to_dict()
     log.info(
         "Loaded %d batch(es): %d new articles, %d already seen, %d signals",
         summary["batches"],

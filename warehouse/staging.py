@@ -18,6 +18,15 @@ with identical content, writes the same batch id, and an existing batch is left 
 A batch is written into a temporary directory and renamed into place, so a reader sees
 either the whole batch or nothing.
 
+Batches are written as they are read: rows are converted to Arrow ``CHUNK_ROWS`` at a
+time (fewer for articles, which carry their text), each chunk is one Parquet row group
+and is hashed, and only one chunk is in memory at a time.  The content hash is the
+SHA-256 of, table by table in ``TABLES`` order, the table's name and the Arrow IPC stream
+of each chunk: the same rows give the same chunks and the same bytes, however they were
+handed in (rows as dicts or records, or a JSON-lines file read by Arrow's JSON reader).
+A batch whose tables each fit in one chunk keeps the id it had when a table was hashed
+whole.
+
 STAGING_DIR is a local directory or, for workers on several machines, a prefix on
 object storage (``DYADWATCH_STAGING_URL=s3://bucket/dyadwatch/staging``), opened as
 Airflow's ``ObjectStoragePath``: the same functions write, list, read and delete
@@ -39,12 +48,13 @@ import shutil
 import types
 import typing
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from dyadwatch import records
@@ -60,7 +70,9 @@ Location: TypeAlias = "Path | ObjectStoragePath"
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
 FORMAT_VERSION = 1
-CHUNK_ROWS = 20_000  # rows converted to Arrow at a time
+CHUNK_ROWS = 20_000  # rows converted to Arrow, hashed and written as one row group at a time
+# articles carry their whole text: fewer at a time keeps the stage's memory flat
+CHUNK_ROWS_BY_TABLE = {"articles": 1_000}
 
 # table name -> record type whose fields are the table's columns
 TABLE_RECORDS: dict[str, type] = {
@@ -151,32 +163,77 @@ def _normalise(table: str, rows: list[dict[str, Any]], first: int = 0) -> list[d
     return out
 
 
-def _to_arrow(table: str, rows: Iterable[Any]) -> pa.Table:
-    """Rows (an iterable: a run's file is read as it goes) as one Arrow table, converted
-    CHUNK_ROWS at a time so that only the compact columnar form is held, never every
-    row as a Python dict."""
-    chunks, buffer, done = [], [], 0
+def _chunk_rows(table: str) -> int:
+    return CHUNK_ROWS_BY_TABLE.get(table, CHUNK_ROWS)
+
+
+def _row_chunks(table: str, rows: Iterable[Any]) -> Iterator[pa.Table]:
+    """Rows (an iterable: a run's file is read as it goes) as Arrow tables of
+    ``_chunk_rows(table)`` rows, so that only one chunk of rows is held at a time."""
+    size, buffer, done = _chunk_rows(table), [], 0
     for row in rows:
         buffer.append(row)
-        if len(buffer) == CHUNK_ROWS:
-            chunks.append(pa.Table.from_pylist(_normalise(table, buffer, done), SCHEMAS[table]))
+        if len(buffer) == size:
+            yield pa.Table.from_pylist(_normalise(table, buffer, done), SCHEMAS[table])
             done += len(buffer)
             buffer = []
-    chunks.append(pa.Table.from_pylist(_normalise(table, buffer, done), SCHEMAS[table]))
-    return pa.concat_tables(chunks).combine_chunks()
+    if buffer or not done:
+        yield pa.Table.from_pylist(_normalise(table, buffer, done), SCHEMAS[table])
 
 
-def _content_hash(arrow: dict[str, pa.Table]) -> str:
-    """A digest of the batch's tables (their Arrow IPC bytes: the same rows give the same
-    bytes, and hashing them costs a fraction of serialising each row)."""
-    digest = hashlib.sha256()
-    for table in TABLES:
-        digest.update(table.encode())
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, arrow[table].schema) as writer:
-            writer.write_table(arrow[table])
-        digest.update(sink.getvalue())
-    return digest.hexdigest()
+def _lines_to_arrow(table: str, lines: list[bytes], first: int) -> pa.Table:
+    """JSON lines as one Arrow table, by Arrow's JSON reader (several times faster than
+    parsing each row in Python); where it refuses a value (an empty time, a float for an
+    int, an unknown column) the rows take the Python path, which gives the same table or
+    the same error as rows handed in as dicts."""
+    data = b"".join(lines)
+    try:
+        arrow = pa_json.read_json(
+            pa.BufferReader(data),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=SCHEMAS[table], unexpected_field_behavior="error"
+            ),
+        )
+    except pa.ArrowException:
+        rows = [json.loads(line) for line in lines]
+        return pa.Table.from_pylist(_normalise(table, rows, first), SCHEMAS[table])
+    return arrow.combine_chunks()
+
+
+def _json_lines_chunks(table: str, path: Path) -> Iterator[pa.Table]:
+    """A JSON-lines file (one row per line; blank lines skipped; an absent file has no
+    rows) in the same chunks as ``_row_chunks``."""
+    size, buffer, done = _chunk_rows(table), [], 0
+    if path.exists():
+        with path.open("rb") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                buffer.append(line if line.endswith(b"\n") else line + b"\n")
+                if len(buffer) == size:
+                    yield _lines_to_arrow(table, buffer, done)
+                    done += len(buffer)
+                    buffer = []
+    if buffer:
+        yield _lines_to_arrow(table, buffer, done)
+    elif not done:
+        yield pa.Table.from_pylist([], SCHEMAS[table])
+
+
+def _chunks(table: str, rows: Iterable[Any] | os.PathLike[str]) -> Iterator[pa.Table]:
+    if isinstance(rows, os.PathLike):
+        return _json_lines_chunks(table, Path(rows))
+    return _row_chunks(table, rows)
+
+
+def _ipc_bytes(chunk: pa.Table) -> pa.Buffer:
+    """A chunk as an Arrow IPC stream: the bytes the batch's content hash is made of
+    (hashing them costs a fraction of serialising each row)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, chunk.schema) as writer:
+        writer.write_table(chunk)
+    return sink.getvalue()
 
 
 def _json_default(value: Any) -> Any:
@@ -212,16 +269,29 @@ def batch_location(where: str | os.PathLike[str] | Location) -> Location:
     return ObjectStoragePath(text)
 
 
-def _write_batch_files(
-    target: Location, arrow: dict[str, pa.Table], manifest: dict[str, Any]
-) -> None:
-    """The tables, then the manifest (last: a batch without one is not pending)."""
-    counts = {}
+def _write_tables(
+    target: Location, tables: dict[str, Iterable[Any] | os.PathLike[str]]
+) -> tuple[str, dict[str, int]]:
+    """Each table's Parquet file, written chunk by chunk (one row group each) as its rows
+    are read; returns the batch's content hash and row counts."""
+    digest = hashlib.sha256()
+    counts: dict[str, int] = {}
     for table in TABLES:
-        with (target / f"{table}.parquet").open("wb") as fh:
-            pq.write_table(arrow[table], fh)
-        counts[table] = arrow[table].num_rows
-    manifest = {**manifest, "row_counts": counts}
+        digest.update(table.encode())
+        counts[table] = 0
+        with (
+            (target / f"{table}.parquet").open("wb") as fh,
+            pq.ParquetWriter(fh, SCHEMAS[table]) as writer,
+        ):
+            for chunk in _chunks(table, tables.get(table) or ()):
+                digest.update(_ipc_bytes(chunk))
+                writer.write_table(chunk)
+                counts[table] += chunk.num_rows
+    return digest.hexdigest(), counts
+
+
+def _write_manifest(target: Location, manifest: dict[str, Any]) -> None:
+    """The manifest, written last: a batch without one is not pending."""
     with (target / MANIFEST).open("w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True, default=_json_default)
         if isinstance(target, Path):
@@ -232,50 +302,59 @@ def _write_batch_files(
 def stage_batch(
     staging_dir: str | os.PathLike[str] | Location,
     run_key: str,
-    tables: dict[str, Iterable[Any]],
+    tables: dict[str, Iterable[Any] | os.PathLike[str]],
     meta: dict[str, Any],
 ) -> str:
     """Write one immutable batch and return its id (no-op if that batch exists).
 
     ``staging_dir`` is a directory or a URL (see ``batch_location``).  ``tables`` maps
     table names (see ``TABLES``) to rows (dicts, or the record dataclasses; any iterable,
-    read once); absent tables are staged empty.  ``meta`` (JSON-serialisable) is kept in
-    the manifest and recorded in the ``runs`` table on load.
+    read once) or to a JSON-lines file of such rows (a path; read by Arrow's JSON
+    reader, an absent file has no rows); absent tables are staged empty.  ``meta``
+    (JSON-serialisable) is kept in the manifest and recorded in the ``runs`` table on
+    load.
 
-    On a local disk the batch is written into a temporary directory and renamed into
-    place.  Object storage has no atomic rename of a directory: there the files are
-    written in place, the manifest last, and a batch without a manifest is not pending
-    (a retried task writes the same files again).
+    The tables are written as they are read, into a temporary directory beside the
+    batches; their content hash then names the batch.  On a local disk the directory is
+    renamed into place.  Object storage has no atomic rename of a directory: there the
+    files are moved to the batch's prefix, the manifest written last, and a batch
+    without a manifest is not pending (a retried task writes the same files again).
     """
     if not run_key or "/" in run_key or run_key.startswith("."):
         raise StagingError(f"run_key {run_key!r} is not a file-system-safe name")
     unknown = set(tables) - set(TABLES)
     if unknown:
         raise StagingError(f"unknown table(s) {sorted(unknown)}; expected some of {TABLES}")
-    arrow = {t: _to_arrow(t, tables.get(t) or ()) for t in TABLES}
-    batch_id = f"{run_key}-{_content_hash(arrow)[:10]}"
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "batch_id": batch_id,
-        "run_key": run_key,
-        "created_at": datetime.now(UTC).isoformat(),
-        "meta": meta,
-    }
 
     location = batch_location(staging_dir)
-    final = location / batch_id
-    if (final / MANIFEST).exists():
-        return batch_id
-    if not isinstance(location, Path):
-        final.mkdir(parents=True, exist_ok=True)
-        _write_batch_files(final, arrow, manifest)
-        return batch_id
-
-    location.mkdir(parents=True, exist_ok=True)
-    tmp = location / f"{TMP_PREFIX}{batch_id}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    local = isinstance(location, Path)
+    if local:
+        location.mkdir(parents=True, exist_ok=True)
+    tmp = location / f"{TMP_PREFIX}{run_key}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
     try:
-        _write_batch_files(tmp, arrow, manifest)
+        digest, counts = _write_tables(tmp, tables)
+        batch_id = f"{run_key}-{digest[:10]}"
+        final = location / batch_id
+        if (final / MANIFEST).exists():
+            _remove_tmp(tmp)
+            return batch_id
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "batch_id": batch_id,
+            "run_key": run_key,
+            "created_at": datetime.now(UTC).isoformat(),
+            "meta": meta,
+            "row_counts": counts,
+        }
+        if not local:
+            final.mkdir(parents=True, exist_ok=True)
+            for table in TABLES:
+                (tmp / f"{table}.parquet").move(final / f"{table}.parquet")
+            _write_manifest(final, manifest)
+            _remove_tmp(tmp)
+            return batch_id
+        _write_manifest(tmp, manifest)
         _fsync_dir(tmp)
         try:
             os.rename(tmp, final)
@@ -283,13 +362,23 @@ def stage_batch(
             # another attempt finished first (the target exists and is not empty)
             if not (final / MANIFEST).exists():
                 raise
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove_tmp(tmp)
             return batch_id
         _fsync_dir(location)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tmp(tmp)
         raise
     return batch_id
+
+
+def _remove_tmp(tmp: Location) -> None:
+    if isinstance(tmp, Path):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    try:
+        tmp.rmdir(recursive=True)
+    except OSError:
+        log.warning("could not remove the temporary batch files at %s", tmp)
 
 
 def read_manifest(batch_dir: Location) -> dict[str, Any]:
@@ -303,49 +392,6 @@ def read_manifest(batch_dir: Location) -> dict[str, Any]:
     if manifest.get("batch_id") != batch_dir.name:
         raise StagingError(f"{path}: batch_id {manifest.get('batch_id')!r} is not the dir name")
     return manifest
-
-
-def _add_later_columns(arrow: pa.Table, table: str, where: str) -> pa.Table:
-    """A batch staged before fields were added to its record type: those columns null.
-
-    Only fields with a default may be missing; any other difference is an error."""
-    expected = SCHEMAS[table]
-    fields = {f.name: f for f in dataclasses.fields(TABLE_RECORDS[table])}  # type: ignore[arg-type]
-    missing = [n for n in expected.names if n not in arrow.schema.names]
-    unknown = [n for n in arrow.schema.names if n not in fields]
-    required = [
-        n
-        for n in missing
-        if fields[n].default is dataclasses.MISSING
-        and fields[n].default_factory is dataclasses.MISSING
-    ]
-    if unknown or required:
-        raise StagingError(f"{where}: columns {arrow.schema.names} are not {expected.names}")
-    for name in missing:
-        arrow = arrow.append_column(
-            expected.field(name), pa.nulls(arrow.num_rows, expected.field(name).type)
-        )
-    return arrow.select(expected.names)
-
-
-def read_batch_table(batch_dir: Location, table: str) -> pa.Table:
-    """One table of a staged batch, checked against its schema."""
-    path = batch_location(batch_dir) / f"{table}.parquet"
-    try:
-        if isinstance(path, Path):
-            arrow = pq.read_table(path)
-        else:
-            with path.open("rb") as fh:
-                arrow = pq.read_table(fh)
-    except (OSError, pa.ArrowException) as exc:
-        raise StagingError(f"cannot read {path}: {exc}") from exc
-    expected = SCHEMAS[table]
-    if arrow.schema.names != expected.names:
-        arrow = _add_later_columns(arrow, table, f"{path}")
-    try:
-        return arrow.cast(expected)
-    except (pa.ArrowException, ValueError) as exc:
-        raise StagingError(f"{path}: does not fit the {table} schema: {exc}") from exc
 
 
 def pending_batches(staging_dir: str | os.PathLike[str] | Location) -> list[Location]:

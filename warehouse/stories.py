@@ -3,8 +3,8 @@
 The load is the one place that sees the whole warehouse, so it assigns them, inside the
 batch's transaction, before the new articles are inserted:
 
-1. the batch's new articles (the same choice ``INSERT_NEW_ARTICLES`` makes) get a
-   MinHash of their text (``extractors.stories``);
+1. the batch's new articles (the choice ``NEW_STAGED_ARTICLES_CTE`` makes, kept by the
+   load in ``batch_new_articles``) get a MinHash of their text (``extractors.stories``);
 2. their LSH band keys are looked up in ``article_lsh_bands``: every stored article
    sharing a band is a candidate, and the most similar candidate at or above the
    threshold gives its ``story_id``; none — the article starts its own story (its
@@ -44,20 +44,27 @@ first_by_url AS (
     QUALIFY row_number() OVER (PARTITION BY url ORDER BY row_no) = 1
 ),
 new_staged AS (
+    -- two anti-joins (each a hash join), not one on "same id OR same url" (a nested loop
+    -- over every stored article)
     SELECT * FROM first_by_url AS s
-    WHERE NOT EXISTS (
-        SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id OR a.url = s.url
-    )
+    WHERE NOT EXISTS (SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id)
+      AND NOT EXISTS (SELECT 1 FROM articles AS a WHERE a.url = s.url)
 )
 """
-SELECT_NEW_STAGED_ARTICLES = (
-    NEW_STAGED_ARTICLES_CTE + "SELECT article_id, text FROM new_staged ORDER BY row_no"
-)
+# ``warehouse.load`` keeps that choice in the temporary table batch_new_articles
+# (row_no, article_id) for the batch's transaction; the story assignment reads it.
+SELECT_NEW_STAGED_ARTICLES = """
+SELECT article_id, text FROM stage_articles
+SEMI JOIN batch_new_articles USING (row_no, article_id)
+ORDER BY row_no
+"""
 # the same, with the signature computed upstream; the text only where there is none
-SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH = NEW_STAGED_ARTICLES_CTE + (
-    "SELECT article_id, CASE WHEN minhash IS NULL THEN text END AS text, minhash\n"
-    "FROM new_staged ORDER BY row_no"
-)
+SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH = """
+SELECT article_id, CASE WHEN minhash IS NULL THEN text END AS text, minhash
+FROM stage_articles
+SEMI JOIN batch_new_articles USING (row_no, article_id)
+ORDER BY row_no
+"""
 
 STORY_IDS_SCHEMA = pa.schema([("article_id", pa.string()), ("story_id", pa.string())])
 NEW_MINHASH_SCHEMA = pa.schema(
