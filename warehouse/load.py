@@ -152,53 +152,66 @@ LEFT JOIN stage_story_ids AS st ON st.article_id = s.article_id
 
 COUNT_NEW_ARTICLES = "SELECT count(*) FROM batch_new_articles"
 
+# The tagged tables have no primary key (migration 0011: the index made the batch's insert
+# and commit four times slower); each insert keeps one row per id of the rows it inserts,
+# the first in the batch, as ON CONFLICT DO NOTHING on the key did.
 INSERT_SIGNALS = """
 INSERT INTO signals
     (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
      tagger_version, batch_id, direction, quad_class)
-SELECT substr(sha256(article_id || '|' || category || '|' || start || '|' || tagger_version),
-              1, 16),
-       article_id, category, score, tone_score, evidence, start, "end", cue, tagger_version,
-       $batch_id, coalesce(direction, 'undirected'),
+SELECT signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
+       tagger_version, $batch_id, coalesce(direction, 'undirected'),
        coalesce(quad_class, signal_quad_class(category, tone_score))
-FROM stage_signals
-WHERE article_id IN (SELECT article_id FROM batch_new_articles)
-ON CONFLICT DO NOTHING
+FROM (
+    SELECT *, substr(sha256(article_id || '|' || category || '|' || start || '|'
+                            || tagger_version), 1, 16) AS signal_id
+    FROM stage_signals
+    WHERE article_id IN (SELECT article_id FROM batch_new_articles)
+)
+QUALIFY row_number() OVER (PARTITION BY signal_id ORDER BY row_no) = 1
 """
 
 INSERT_MENTIONS = """
 INSERT INTO mentions
     (mention_id, article_id, entity_id, kind, name, country, surface, start, "end",
      tagger_version, batch_id)
-SELECT substr(sha256(article_id || '|' || entity_id || '|' || start || '|' || tagger_version),
-              1, 16),
-       article_id, entity_id, kind, name, country, surface, start, "end", tagger_version,
-       $batch_id
-FROM stage_mentions
-WHERE article_id IN (SELECT article_id FROM batch_new_articles)
-ON CONFLICT DO NOTHING
+SELECT mention_id, article_id, entity_id, kind, name, country, surface, start, "end",
+       tagger_version, $batch_id
+FROM (
+    SELECT *, substr(sha256(article_id || '|' || entity_id || '|' || start || '|'
+                            || tagger_version), 1, 16) AS mention_id
+    FROM stage_mentions
+    WHERE article_id IN (SELECT article_id FROM batch_new_articles)
+)
+QUALIFY row_number() OVER (PARTITION BY mention_id ORDER BY row_no) = 1
 """
 
 INSERT_QUOTES = """
 INSERT INTO quotes
     (quote_id, article_id, speaker, text, start, "end", tagger_version, batch_id)
-SELECT substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16),
-       article_id, speaker, text, start, "end", tagger_version, $batch_id
-FROM stage_quotes
-WHERE article_id IN (SELECT article_id FROM batch_new_articles)
-ON CONFLICT DO NOTHING
+SELECT quote_id, article_id, speaker, text, start, "end", tagger_version, $batch_id
+FROM (
+    SELECT *, substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16)
+              AS quote_id
+    FROM stage_quotes
+    WHERE article_id IN (SELECT article_id FROM batch_new_articles)
+)
+QUALIFY row_number() OVER (PARTITION BY quote_id ORDER BY row_no) = 1
 """
 
 INSERT_AMOUNTS = """
 INSERT INTO amounts
     (amount_id, article_id, kind, value, unit, text, start, "end", target_year,
      tagger_version, batch_id)
-SELECT substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16),
-       article_id, kind, value, unit, text, start, "end", target_year, tagger_version,
-       $batch_id
-FROM stage_amounts
-WHERE article_id IN (SELECT article_id FROM batch_new_articles)
-ON CONFLICT DO NOTHING
+SELECT amount_id, article_id, kind, value, unit, text, start, "end", target_year,
+       tagger_version, $batch_id
+FROM (
+    SELECT *, substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16)
+              AS amount_id
+    FROM stage_amounts
+    WHERE article_id IN (SELECT article_id FROM batch_new_articles)
+)
+QUALIFY row_number() OVER (PARTITION BY amount_id ORDER BY row_no) = 1
 """
 
 # tables added after the first batches were staged: a batch without them has none

@@ -59,17 +59,19 @@ DELETE_OLD = {
     )
 }
 
+# one row per id of the rows inserted (the tables have no key since migration 0011; the
+# article's old rows were deleted first, in the same transaction)
 INSERT_SIGNALS = """
 INSERT INTO signals
     (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
      tagger_version, batch_id, direction, quad_class)
 SELECT substr(sha256(s.article_id || '|' || s.category || '|' || s.start || '|'
-                     || s.tagger_version), 1, 16),
+                     || s.tagger_version), 1, 16) AS signal_id,
        s.article_id, s.category, s.score, s.tone_score, s.evidence, s.start, s."end", s.cue,
        s.tagger_version, a.batch_id, coalesce(s.direction, 'undirected'),
        coalesce(s.quad_class, signal_quad_class(s.category, s.tone_score))
 FROM retag_signals AS s JOIN articles AS a USING (article_id)
-ON CONFLICT DO NOTHING
+QUALIFY row_number() OVER (PARTITION BY signal_id) = 1
 """
 
 INSERT_MENTIONS = """
@@ -77,31 +79,33 @@ INSERT INTO mentions
     (mention_id, article_id, entity_id, kind, name, country, surface, start, "end",
      tagger_version, batch_id)
 SELECT substr(sha256(m.article_id || '|' || m.entity_id || '|' || m.start || '|'
-                     || m.tagger_version), 1, 16),
+                     || m.tagger_version), 1, 16) AS mention_id,
        m.article_id, m.entity_id, m.kind, m.name, m.country, m.surface, m.start, m."end",
        m.tagger_version, a.batch_id
 FROM retag_mentions AS m JOIN articles AS a USING (article_id)
-ON CONFLICT DO NOTHING
+QUALIFY row_number() OVER (PARTITION BY mention_id) = 1
 """
 
 INSERT_QUOTES = """
 INSERT INTO quotes
     (quote_id, article_id, speaker, text, start, "end", tagger_version, batch_id)
-SELECT substr(sha256(q.article_id || '|' || q.start || '|' || q.tagger_version), 1, 16),
+SELECT substr(sha256(q.article_id || '|' || q.start || '|' || q.tagger_version), 1, 16)
+           AS quote_id,
        q.article_id, q.speaker, q.text, q.start, q."end", q.tagger_version, a.batch_id
 FROM retag_quotes AS q JOIN articles AS a USING (article_id)
-ON CONFLICT DO NOTHING
+QUALIFY row_number() OVER (PARTITION BY quote_id) = 1
 """
 
 INSERT_AMOUNTS = """
 INSERT INTO amounts
     (amount_id, article_id, kind, value, unit, text, start, "end", target_year,
      tagger_version, batch_id)
-SELECT substr(sha256(x.article_id || '|' || x.start || '|' || x.tagger_version), 1, 16),
+SELECT substr(sha256(x.article_id || '|' || x.start || '|' || x.tagger_version), 1, 16)
+           AS amount_id,
        x.article_id, x.kind, x.value, x.unit, x.text, x.start, x."end", x.target_year,
        x.tagger_version, a.batch_id
 FROM retag_amounts AS x JOIN articles AS a USING (article_id)
-ON CONFLICT DO NOTHING
+QUALIFY row_number() OVER (PARTITION BY amount_id) = 1
 """
 
 RECOUNT_ARTICLE_CATEGORIES = """

@@ -260,9 +260,21 @@ def test_duplicate_rows_inside_one_batch_are_stored_once(settings: Settings) -> 
     a = article("https://www.dawn.com/news/1")
     tables = batch_tables(a, a)
     tables["sources"] *= 2
+    # the same signal id twice with other values (the tables have no key: the load keeps
+    # the first row of an id itself)
+    later = signal(a)
+    later.score = 0.25
+    tables["signals"].append(later.to_row())
     stage_batch(settings.staging_dir, "run-1", tables, {})
     summary = load_pending_batches(settings)
     assert (summary.articles_new, summary.articles_seen, summary.signals) == (1, 0, 1)
+    assert summary.mentions == 1
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        assert con.execute("SELECT count(*), min(score) FROM signals").fetchone() == (1, 1.0)
+        assert con.execute("SELECT count(*) FROM mentions").fetchone() == (1,)
+    finally:
+        con.close()
 
 
 def test_a_corrupt_batch_leaves_the_warehouse_unchanged_and_stays_staged(
