@@ -27,6 +27,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
+from itertools import accumulate, compress, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -227,6 +228,10 @@ class Lexicon:
         self.prefix3: dict[str, _Node] = {}
         # word -> its index nodes (None: no term starts with it); a cache, cleared when big
         self._memo: dict[str, _Plan | None] = {}
+        # a run of the text between two spaces -> its words that have a plan (offsets in the
+        # run); most runs are one common word, so this is mostly a dictionary hit
+        self._runs: dict[str, tuple[_RunWord, ...]] = {}
+        self._heads: dict[str, str | None] = {}  # a run -> its first word's first 3 letters
 
     def add_term(self, term: str, role: str, data: Any, case_sensitive: bool = False) -> Term:
         key = (term, case_sensitive)
@@ -366,7 +371,24 @@ class Lexicon:
         plain = () if cased else tuple((role, data, arabic) for role, data, arabic, _ in direct)
         # the regexes for each next word's first letters, the word's own ones included
         with_next = {key: (*verify, *more) for key, more in by_next.items()}
-        return _Plan(plain, cased, tuple(verify), with_next)
+        # a term of several Urdu/Persian words whose first word is this whole word: its next
+        # word's first letter must come after the gap (which the scan looks up once)
+        need = {t: t.head[1] for t in verify if t.head is not None and t.head[0] == tok}
+        return _Plan(plain, cased, tuple(verify), with_next, need)
+
+    def _run_plans(self, run: str) -> tuple[_RunWord, ...]:
+        """The words of ``run`` (text without spaces) that have a plan: their offsets in
+        the run and their plan's parts."""
+        memo = self._memo
+        found = []
+        for m in WORD.finditer(run):
+            tok = m.group()
+            plan = memo.get(tok, _UNSEEN)
+            if plan is _UNSEEN:
+                plan = memo[tok] = self._plan(tok)
+            if plan is not None:
+                found.append((m.start(), m.end(), *plan))
+        return tuple(found)
 
     def scan(self, text: str, low: str | None = None) -> list[Hit]:
         """All term occurrences in ``text`` (overlapping ones included), in text order.
@@ -375,45 +397,73 @@ class Lexicon:
         """
         if low is None:
             low = fold(text)
-        memo = self._memo
-        if len(memo) > 200_000:
-            memo.clear()
-        memo_get = memo.get
+        runs_memo, heads = self._runs, self._heads
+        if len(runs_memo) > 200_000:
+            runs_memo.clear()
+            heads.clear()
+        if len(self._memo) > 200_000:
+            self._memo.clear()
         next_word = _NEXT_WORD.match
         hits: list[Hit] = []
         add = hits.append
         new_hit = tuple.__new__  # Hit(...) without the Python-level __new__ of a NamedTuple
-        for m in WORD.finditer(low):
-            tok = m.group()
-            plan = memo_get(tok, _UNSEEN)
-            if plan is None:
-                continue
-            if plan is _UNSEEN:
-                plan = memo[tok] = self._plan(tok)
-                if plan is None:
-                    continue
-            start, end = m.span()
-            for role, data, arabic in plan.plain:
-                add(new_hit(Hit, (start, end, role, data, arabic)))
-            for role, data, arabic, case_words in plan.cased:
-                if case_words is None or tuple(WORD.findall(text[start:end])) == case_words:
+        # no word holds a space: cut at every single space (the k-th run starts at the
+        # length of the runs before it plus k), and look each run up whole
+        runs = low.split(" ")
+        n_runs = len(runs)
+        run_starts = list(accumulate(map(len, runs), initial=0))
+        runs_get, heads_get = runs_memo.get, heads.get
+        # only the runs with a word that has a plan (or not seen yet)
+        for k in compress(range(n_runs), map(runs_get, runs, repeat(_UNSEEN))):
+            run = runs[k]
+            found = runs_get(run, _UNSEEN)
+            if found is _UNSEEN:
+                found = runs_memo[run] = self._run_plans(run)
+            offset = run_starts[k] + k
+            for a, b, plain, cased, verify, with_next, need in found:
+                start, end = offset + a, offset + b
+                for role, data, arabic in plain:
                     add(new_hit(Hit, (start, end, role, data, arabic)))
-            verify = plan.verify
-            if plan.with_next:
-                nm = next_word(low, end)
-                if nm is not None:
-                    verify = plan.with_next.get(nm.group(1)[:3], verify)
-            for term in verify:
-                mm = term.regex.match(low, start)  # type: ignore[union-attr]
-                if mm is None:
-                    continue
-                stop = mm.end()
-                if term.case_words is not None and (
-                    tuple(WORD.findall(text[start:stop])) != term.case_words
-                ):
-                    continue
-                for role, data in term.payloads:
-                    add(new_hit(Hit, (start, stop, role, data, term.arabic)))
+                for role, data, arabic, case_words in cased:
+                    if case_words is None or tuple(WORD.findall(text[start:end])) == case_words:
+                        add(new_hit(Hit, (start, end, role, data, arabic)))
+                if with_next:
+                    # the next word's first letters: a word ending its run is followed by a
+                    # space, so by the next run's first word when that run starts with one
+                    head = None
+                    if b == len(run) and k + 1 < n_runs:
+                        after = runs[k + 1]
+                        head = heads_get(after, _UNSEEN)
+                        if head is _UNSEEN:
+                            first = WORD.match(after)
+                            head = heads[after] = first.group()[:3] if first else None
+                    if head is None:
+                        nm = next_word(low, end)
+                        if nm is not None:
+                            head = nm.group(1)[:3]
+                    if head is not None:
+                        verify = with_next.get(head, verify)
+                if need:
+                    letter = None  # the first character after the gap that follows the word
+                    if b == len(run) and k + 1 < n_runs:
+                        after = runs[k + 1]
+                        if after and not after[0].isspace() and after[0] not in "\u200c\u200d-":
+                            letter = after[0]
+                    if letter is None:
+                        gm = _AFTER_GAP.match(low, end)
+                        letter = gm.group(1) if gm else None
+                    verify = [t for t in verify if need.get(t, letter) == letter]
+                for term in verify:
+                    mm = term.regex.match(low, start)  # type: ignore[union-attr]
+                    if mm is None:
+                        continue
+                    stop = mm.end()
+                    if term.case_words is not None and (
+                        tuple(WORD.findall(text[start:stop])) != term.case_words
+                    ):
+                        continue
+                    for role, data in term.payloads:
+                        add(new_hit(Hit, (start, stop, role, data, term.arabic)))
         return hits
 
 
@@ -430,6 +480,13 @@ class _Plan(NamedTuple):
     cased: tuple[tuple[str, Any, bool, tuple[str, ...] | None], ...]  # or these, cased
     verify: tuple[Term, ...]  # regexes to try at the word
     with_next: dict[str, tuple[Term, ...]]  # next word's first letters -> verify + more
+    need: dict[Term, str]  # terms of verify that need this letter after the word and a gap
+
+
+# a word of a run with a plan: its offsets in the run, then its plan's parts
+_RunWord = tuple[int, int, Any, Any, Any, Any, Any]
+# the gap between the words of an Urdu/Persian term (_ARABIC_GAP), then the next character
+_AFTER_GAP = re.compile(r"[\s\u200c\u200d\-]*(.)", re.S)
 
 
 # -- the watch ---------------------------------------------------------------------------

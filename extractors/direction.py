@@ -51,7 +51,8 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dyadwatch.records import Mention, Signal
 from dyadwatch.watch import fold, is_arabic_script
@@ -428,25 +429,77 @@ def cue_direction(
     """The direction of the clause holding ``cue`` when that clause says one ("Iranian
     guards fired on traders, and Pakistan lodged a protest with Iran": the protest is
     PK->IR), else of the whole sentence (``sentence_direction``)."""
-    at = sentence.find(cue) if cue else -1
-    if at >= 0 and ("," in sentence or ";" in sentence):  # _CLAUSE_JOIN needs one
-        lo, hi = 0, len(sentence)
-        for m in _CLAUSE_JOIN.finditer(sentence):
-            if m.end() <= at:
-                lo = m.end()
-            elif m.start() >= at + len(cue):
-                hi = m.start()
-                break
-        if (lo, hi) != (0, len(sentence)):
-            inside = [
-                p._replace(start=p.start - lo, end=p.end - lo)
-                for p in parties
-                if lo <= p.start and p.end <= hi
-            ]
-            said = sentence_direction(sentence[lo:hi], inside, sides, dyad_phrases)
-            if said != UNDIRECTED:
-                return said
-    return sentence_direction(sentence, parties, sides, dyad_phrases)
+    ordered = tuple(sorted(parties, key=lambda p: p.start))
+    return _SentenceDirections(sentence, ordered, sides, tuple(dyad_phrases)).of_cue(cue)
+
+
+def _clause_joins(sentence: str) -> list[tuple[int, int]]:
+    """The spans ``_CLAUSE_JOIN.finditer`` finds, tried only at each comma and semicolon
+    (where every match starts) instead of at every character."""
+    joins: list[tuple[int, int]] = []
+    match = _CLAUSE_JOIN.match
+    pos = 0
+    comma, semicolon = sentence.find(","), sentence.find(";")
+    while comma >= 0 or semicolon >= 0:
+        at = comma if semicolon < 0 or 0 <= comma < semicolon else semicolon
+        m = match(sentence, at)
+        if m is not None:
+            joins.append(m.span())
+            pos = m.end()
+        else:
+            pos = at + 1
+        if comma >= 0 and comma < pos:
+            comma = sentence.find(",", pos)
+        if semicolon >= 0 and semicolon < pos:
+            semicolon = sentence.find(";", pos)
+    return joins
+
+
+class _SentenceDirections:
+    """``cue_direction`` for the signals of one sentence: its clause joins and its whole-
+    sentence direction are worked out once, whichever of its cues asks first."""
+
+    __slots__ = ("sentence", "parties", "sides", "phrases", "_joins", "_whole")
+
+    def __init__(
+        self,
+        sentence: str,
+        parties: tuple[Party, ...],  # in order of their start
+        sides: tuple[str, str],
+        phrases: tuple[str, ...],
+    ) -> None:
+        self.sentence = sentence
+        self.parties = parties
+        self.sides = sides
+        self.phrases = phrases
+        self._joins: list[tuple[int, int]] | None = None
+        self._whole: str | None = None
+
+    def of_cue(self, cue: str) -> str:
+        sentence = self.sentence
+        at = sentence.find(cue) if cue else -1
+        if at >= 0 and ("," in sentence or ";" in sentence):  # _CLAUSE_JOIN needs one
+            if self._joins is None:
+                self._joins = _clause_joins(sentence)
+            lo, hi = 0, len(sentence)
+            for start, end in self._joins:
+                if end <= at:
+                    lo = end
+                elif start >= at + len(cue):
+                    hi = start
+                    break
+            if (lo, hi) != (0, len(sentence)):
+                inside = tuple(
+                    tuple.__new__(Party, (p.start - lo, p.end - lo, p.side, p.kind))
+                    for p in self.parties
+                    if lo <= p.start and p.end <= hi
+                )
+                said = _direction(sentence[lo:hi], inside, self.sides, self.phrases)
+                if said != UNDIRECTED:
+                    return said
+        if self._whole is None:
+            self._whole = _direction(sentence, self.parties, self.sides, self.phrases)
+        return self._whole
 
 
 # -- quad classes -----------------------------------------------------------------------
@@ -489,6 +542,17 @@ _INTENT = re.compile(
     re.I,
 )
 INTENT_WINDOW = 80  # characters before the cue
+# the same words matched on lower-cased ASCII text: the same matches, several times faster
+# (a case-insensitive literal cannot rule an alternative out at its first letter)
+_INTENT_LOWER = re.compile(_INTENT.pattern)
+
+
+def _intent_before(evidence: str, at: int) -> bool:
+    """Does a word of intent stand within INTENT_WINDOW characters before ``at``?"""
+    lo = max(0, at - INTENT_WINDOW)
+    if evidence.isascii():
+        return _INTENT_LOWER.search(evidence[:at].lower(), lo) is not None
+    return _INTENT.search(evidence, lo, at) is not None
 
 
 def quad_class(category: str, cue: str, tone_score: float, evidence: str = "") -> str:
@@ -499,7 +563,7 @@ def quad_class(category: str, cue: str, tone_score: float, evidence: str = "") -
     mode = _cue_mode(category, cue)
     if mode == "material" and evidence:
         at = evidence.find(cue) if cue else -1
-        if at > 0 and _INTENT.search(evidence, max(0, at - INTENT_WINDOW), at):
+        if at > 0 and _intent_before(evidence, at):
             mode = "verbal"
     return f"{mode}_{polarity}"
 
@@ -529,26 +593,59 @@ def direct_signals(signals: list[Signal], mentions: list[Mention], watch: Watch)
     order (the tagger's)."""
     if not signals:
         return signals
-    sides = (watch.dyad[0].code, watch.dyad[1].code)
-    phrases = watch.relevance.dyad_references
-    gazetteer = watch.gazetteer
+    sides, phrases, party_of = _watch_parties(watch)
     starts = [m.start for m in mentions]
-    by_sentence: dict[tuple[int, int], list[Party]] = {}  # the signals of one sentence share
+    new_party = tuple.__new__  # Party(...) without the Python-level __new__ of a NamedTuple
+    by_sentence: dict[tuple[int, int], _SentenceDirections] = {}  # a sentence's signals share
     for sig in signals:
         a, b = sig.start, sig.end
-        parties = by_sentence.get((a, b))
-        if parties is None:
-            parties = by_sentence[(a, b)] = []
+        directions = by_sentence.get((a, b))
+        if directions is None:
+            parties = []
             for m in mentions[bisect_left(starts, a) : bisect_left(starts, b)]:
                 if m.end > b:
                     continue
-                ent = gazetteer.get(m.entity_id)
-                non_state = ent is not None and ent.type in NON_STATE_TYPES
-                side = m.country if m.country in sides and not non_state else None
-                # a capital stands for its government ("Tehran accused Islamabad")
-                is_actor = m.kind == "actor" or (ent and ent.type == "capital")
-                kind = "actor" if is_actor else "place"
-                parties.append(Party(m.start - a, m.end - a, side, kind))
-        sig.direction = cue_direction(sig.evidence, sig.cue, parties, sides, phrases)
+                key = (m.entity_id, m.country, m.kind)
+                side_kind = party_of.get(key)
+                if side_kind is None:
+                    side_kind = party_of[key] = _side_and_kind(m, sides, watch)
+                parties.append(new_party(Party, (m.start - a, m.end - a, *side_kind)))
+            parties.sort(key=_START)  # mentions come in text order: already sorted
+            directions = by_sentence[(a, b)] = _SentenceDirections(
+                sig.evidence, tuple(parties), sides, phrases
+            )
+        sig.direction = directions.of_cue(sig.cue)
         sig.quad_class = quad_class(sig.category, sig.cue, sig.tone_score, sig.evidence)
     return signals
+
+
+_START = itemgetter(0)
+_PartyKey = tuple[str, str | None, str]  # a mention's entity_id, country and kind
+_SideKind = tuple[str | None, str]  # its side and kind as a party
+# id(watch) -> (the watch, its dyad codes, its dyad phrases, _PartyKey -> _SideKind as
+# mentions come)
+_WATCH_PARTIES: dict[int, tuple[Any, tuple[str, str], tuple[str, ...], dict[Any, Any]]] = {}
+
+
+def _watch_parties(
+    watch: Watch,
+) -> tuple[tuple[str, str], tuple[str, ...], dict[_PartyKey, _SideKind]]:
+    """What ``direct_signals`` needs of ``watch``, kept once per watch."""
+    cached = _WATCH_PARTIES.get(id(watch))
+    if cached is None or cached[0] is not watch:
+        if len(_WATCH_PARTIES) >= 8:
+            _WATCH_PARTIES.clear()
+        sides = (watch.dyad[0].code, watch.dyad[1].code)
+        cached = (watch, sides, tuple(watch.relevance.dyad_references), {})
+        _WATCH_PARTIES[id(watch)] = cached
+    return cached[1], cached[2], cached[3]
+
+
+def _side_and_kind(m: Mention, sides: tuple[str, str], watch: Watch) -> _SideKind:
+    """A mention's side as a party (a dyad code, or None: a third country, a militant group,
+    no country) and its kind ('actor': capitals too, "Tehran accused Islamabad")."""
+    ent = watch.gazetteer.get(m.entity_id)
+    non_state = ent is not None and ent.type in NON_STATE_TYPES
+    side = m.country if m.country in sides and not non_state else None
+    is_actor = m.kind == "actor" or (ent is not None and ent.type == "capital")
+    return side, "actor" if is_actor else "place"

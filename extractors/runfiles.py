@@ -7,6 +7,7 @@ rewrites them instead of appending twice.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, TextIO, TypeVar, get_type_hints
 
 T = TypeVar("T")
 
@@ -75,6 +76,30 @@ class RunFiles:
         os.replace(tmp, target)
         return n
 
+    @contextlib.contextmanager
+    def writing(self, *names: str) -> Iterator[RowWriters]:
+        """Write several files side by side, a row at a time, so memory stays flat however
+        many rows a step makes: each file goes to a temporary name and all are renamed into
+        place when the block ends without an error (on an error none is, and the temporary
+        files are removed).  The JSON lines are those ``write`` makes."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        temps = {name: self.path(name).with_suffix(".jsonl.tmp") for name in names}
+        handles: dict[str, TextIO] = {}
+        try:
+            for name, tmp in temps.items():
+                handles[name] = tmp.open("w", encoding="utf-8")
+            yield RowWriters(handles)
+        except BaseException:
+            for fh in handles.values():
+                fh.close()
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+            raise
+        for fh in handles.values():
+            fh.close()
+        for name, tmp in temps.items():
+            os.replace(tmp, self.path(name))
+
     def rows(self, name: str) -> Iterator[dict[str, Any]]:
         """The rows of one file as dicts; nothing if the file is absent."""
         path = self.path(name)
@@ -113,3 +138,24 @@ class RunFiles:
                 shutil.rmtree(child, ignore_errors=True)
                 removed += 1
         return removed
+
+
+class RowWriters:
+    """The open files of ``RunFiles.writing``: ``write`` one row or ``write_all`` rows to a
+    file by its name; ``counts`` says how many rows each file got."""
+
+    def __init__(self, handles: dict[str, TextIO]) -> None:
+        self._handles = handles
+        self.counts = dict.fromkeys(handles, 0)
+
+    def write(self, name: str, row: Any) -> None:
+        if dataclasses.is_dataclass(row):
+            row = as_row(row)
+        fh = self._handles[name]
+        fh.write(json.dumps(row, default=_default, ensure_ascii=False))
+        fh.write("\n")
+        self.counts[name] += 1
+
+    def write_all(self, name: str, rows: Iterable[Any]) -> None:
+        for row in rows:
+            self.write(name, row)

@@ -795,36 +795,36 @@ def tag_article(
 
 def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
     """Tag every extracted article of a run; writes ``tagged_articles``, ``signals``,
-    ``mentions``, ``quotes`` and ``amounts`` for the stage step."""
+    ``mentions``, ``quotes`` and ``amounts`` for the stage step, an article at a time (memory
+    stays flat however many articles the run has)."""
     files = RunFiles(settings.work_dir, run_key)
     watch = load_watch(settings.watch_file)
-    articles, signals, mentions, quotes, amounts = [], [], [], [], []
-    for article in files.records("articles", Article):
-        result = tag_article(
-            article.article_id, article.title, article.text, watch, language=article.language
-        )
-        article.relevant = result.relevant
-        article.relevance = result.relevance
-        article.tone_score = result.tone_score
-        article.tone = result.tone
-        article.tagger_version = result.tagger_version
-        articles.append(article)
-        signals.extend(result.signals)
-        mentions.extend(result.mentions)
-        quotes.extend(result.quotes)
-        amounts.extend(result.amounts)
-    files.write("tagged_articles", articles)
-    files.write("signals", signals)
-    files.write("mentions", mentions)
-    files.write("quotes", quotes)
-    files.write("amounts", amounts)
+    relevant = 0
+    names = ("tagged_articles", "signals", "mentions", "quotes", "amounts")
+    with files.writing(*names) as out:
+        for article in files.records("articles", Article):
+            result = tag_article(
+                article.article_id, article.title, article.text, watch, language=article.language
+            )
+            article.relevant = result.relevant
+            article.relevance = result.relevance
+            article.tone_score = result.tone_score
+            article.tone = result.tone
+            article.tagger_version = result.tagger_version
+            relevant += result.relevant
+            out.write("tagged_articles", article)
+            out.write_all("signals", result.signals)
+            out.write_all("mentions", result.mentions)
+            out.write_all("quotes", result.quotes)
+            out.write_all("amounts", result.amounts)
+    counts = out.counts
     summary = {
-        "articles": len(articles),
-        "relevant": sum(1 for a in articles if a.relevant),
-        "signals": len(signals),
-        "mentions": len(mentions),
-        "quotes": len(quotes),
-        "amounts": len(amounts),
+        "articles": counts["tagged_articles"],
+        "relevant": relevant,
+        "signals": counts["signals"],
+        "mentions": counts["mentions"],
+        "quotes": counts["quotes"],
+        "amounts": counts["amounts"],
     }
     log.info(
         "Tagged %(articles)d articles with watch %(version)s: %(relevant)d relevant to the dyad, "

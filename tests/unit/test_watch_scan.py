@@ -1,0 +1,63 @@
+"""``Lexicon.scan`` cuts the text at single spaces and looks each run up whole: offsets stay
+right across double spaces, tabs, newlines and runs of several words, and terms of several
+words still see the word after a space (English: "Pakistan Army"; Urdu/Persian: with a
+space, a ZWNJ or no gap at all)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dyadwatch.watch import Watch, load_watch
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def watch() -> Watch:
+    return load_watch(Path(REPO) / "seeds" / "watch.toml")
+
+
+def found(watch: Watch, text: str) -> list[tuple[str, str, str]]:
+    """(words, role, what): an entity's id, a cue's term, a counter term's side."""
+    what = {"entity": lambda d: d.entity_id, "cue": lambda d: d[1], "counter": lambda d: d}
+    return [
+        (text[h.start : h.end], h.role, what[h.role](h.data))
+        for h in watch.lexicon.scan(text)
+        if h.role in what
+    ]
+
+
+def test_offsets_across_odd_spacing_and_words_of_several_runs(watch: Watch) -> None:
+    text = (
+        "Officials  said\tPakistan Army units and پاکستان آرمی and پاکستان\u200cآرمی and "
+        "پاکستانآرمی moved;  Iran's foreign ministry said.\n\nدہشت گردوں کے خلاف"
+    )
+    assert found(watch, text) == [
+        ("Pakistan", "entity", "pakistan"),
+        ("Pakistan Army", "entity", "pakistan_army"),
+        ("پاکستان", "entity", "pakistan"),
+        ("پاکستان آرمی", "entity", "pakistan_army"),
+        ("پاکستان\u200cآرمی", "entity", "pakistan_army"),
+        ("پاکستانآرمی", "entity", "pakistan_army"),
+        ("Iran", "entity", "iran"),
+        ("foreign ministry", "cue", "foreign ministry"),
+        ("دہشت گردوں", "cue", "دہشت گرد"),
+        ("کے خلاف", "counter", "before"),
+        ("کے خلاف", "counter", "after"),
+    ]
+
+
+def test_the_same_text_scans_the_same_once_its_runs_are_remembered(watch: Watch) -> None:
+    text = "Pakistan Army  and Iran-Pakistan talks; (Pakistan) Army, پاکستان  آرمی"
+    first = watch.lexicon.scan(text)
+    assert watch.lexicon.scan(text) == first
+    assert [text[h.start : h.end] for h in first if h.role == "entity"] == [
+        "Pakistan",
+        "Pakistan Army",
+        "Iran",
+        "Pakistan",
+        "Pakistan",
+        "پاکستان",
+        "پاکستان  آرمی",
+    ]
