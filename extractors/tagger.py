@@ -44,7 +44,7 @@ from extractors.runfiles import RunFiles
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-3"
+TAGGER_CODE_VERSION = "tagger-4"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
@@ -224,17 +224,20 @@ def _cue_tone(
 ) -> tuple[Hit, float]:
     """The tone (-10..+10) of a ``category`` signal on ``cues`` in ``sent``, and its cue.
 
-    The first cue with its own tone sets the base, else the category default; the
-    sentence's tone words (not negated, outside the cue) move it.
+    The cue whose tone (its own, else the category default) is furthest from 0 sets the
+    base (the first such cue on a tie); the sentence's tone words (not negated, outside
+    the cue) move it.
     """
     tone_cfg = watch.tone
     max_adj = tone_cfg.max_adjustment
-    cue, cue_tone = cues[0], None
-    for c in cues:
-        if c.data[2] is not None:
-            cue, cue_tone = c, c.data[2]
-            break
+    # the cue of the most marked tone is the sentence's act, the others its topic: "rescue
+    # team" (aid, +5) over "earthquake" (0), "summoned" (-5) over "ambassador" (0)
+    cue, cue_tone = cues[0], cues[0].data[2]
     base = category.tone if cue_tone is None else cue_tone
+    for c in cues[1:]:
+        t = category.tone if c.data[2] is None else c.data[2]
+        if abs(t) > abs(base):
+            cue, cue_tone, base = c, c.data[2], t
     adjust = 0.0
     if sent.tones:
         cs, ce = cue.start, cue.end
