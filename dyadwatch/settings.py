@@ -31,7 +31,7 @@ over loopback, into ``./data/warehouse.duckdb``.
 | DYADWATCH_ALERT_URLS | (empty) | Apprise URLs, whitespace separated; empty: JSON lines sink |
 | DYADWATCH_ALERT_CHANNEL_<NAME> | (none) | Apprise URLs of a channel that rules name |
 | DYADWATCH_LOCK_TIMEOUT | 120 | seconds a load waits for the warehouse write lock |
-| DYADWATCH_EXTRACT_PROCESSES | CPU count | processes extracting pages at once (1: none forked) |
+| DYADWATCH_EXTRACT_PROCESSES | CPU count | processes extracting pages and tagging (1: no fork) |
 | DYADWATCH_STAGING_URL | HOME/staging | where batches are staged: a directory or a URL (s3://...) |
 | AIRFLOW_HOME | <repo>/.airflow | Airflow's own home (SQLite metadata DB) for ``dyadwatch run`` |
 

@@ -38,6 +38,10 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
+# one encoder for every line (json.dumps with these options builds a new one per call)
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False)
+
+
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
@@ -62,19 +66,9 @@ class RunFiles:
 
     def write(self, name: str, rows: Iterable[Any]) -> int:
         """Write records (dataclasses or dicts) as JSON lines; returns the count."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        target = self.path(name)
-        tmp = target.with_suffix(".jsonl.tmp")
-        n = 0
-        with tmp.open("w", encoding="utf-8") as fh:
-            for row in rows:
-                if dataclasses.is_dataclass(row):
-                    row = as_row(row)
-                fh.write(json.dumps(row, default=_default, ensure_ascii=False))
-                fh.write("\n")
-                n += 1
-        os.replace(tmp, target)
-        return n
+        with self.writing(name) as out:
+            out.write_all(name, rows)
+        return out.counts[name]
 
     @contextlib.contextmanager
     def writing(self, *names: str) -> Iterator[RowWriters]:
@@ -112,15 +106,23 @@ class RunFiles:
 
     def records(self, name: str, cls: type[T]) -> Iterator[T]:
         """The rows of one file rebuilt as ``cls`` (ISO datetimes parsed back)."""
-        hints = get_type_hints(cls)
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        stamp_fields = {n for n, t in hints.items() if "datetime" in str(t)}
         for row in self.rows(name):
-            kwargs = {k: v for k, v in row.items() if k in names}
-            for key in stamp_fields:
-                if isinstance(kwargs.get(key), str):
-                    kwargs[key] = datetime.fromisoformat(kwargs[key])
-            yield cls(**kwargs)
+            yield record_from_row(cls, row)
+
+    def count(self, name: str) -> int:
+        """How many rows one file has (its non-blank lines, not parsed; 0 if absent)."""
+        return sum(1 for _ in self.lines(name))
+
+    def lines(self, name: str) -> Iterator[str]:
+        """The rows of one file as JSON text (for a worker process to parse); nothing if
+        the file is absent."""
+        path = self.path(name)
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield line
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -140,6 +142,30 @@ class RunFiles:
         return removed
 
 
+@functools.cache
+def _record_fields(cls: type) -> tuple[frozenset[str], frozenset[str]]:
+    hints = get_type_hints(cls)
+    names = frozenset(f.name for f in dataclasses.fields(cls))
+    return names, frozenset(n for n, t in hints.items() if "datetime" in str(t))
+
+
+def record_from_row(cls: type[T], row: dict[str, Any]) -> T:
+    """A row of a run file rebuilt as ``cls`` (unknown keys dropped, ISO datetimes parsed)."""
+    names, stamp_fields = _record_fields(cls)
+    kwargs = {k: v for k, v in row.items() if k in names}
+    for key in stamp_fields:
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = datetime.fromisoformat(kwargs[key])
+    return cls(**kwargs)
+
+
+def as_line(row: Any) -> str:
+    """One row (a record or a dict) as the JSON text of a run-file line, without the newline."""
+    if dataclasses.is_dataclass(row):
+        row = as_row(row)
+    return _ENCODER.encode(row)
+
+
 class RowWriters:
     """The open files of ``RunFiles.writing``: ``write`` one row or ``write_all`` rows to a
     file by its name; ``counts`` says how many rows each file got."""
@@ -149,13 +175,19 @@ class RowWriters:
         self.counts = dict.fromkeys(handles, 0)
 
     def write(self, name: str, row: Any) -> None:
-        if dataclasses.is_dataclass(row):
-            row = as_row(row)
         fh = self._handles[name]
-        fh.write(json.dumps(row, default=_default, ensure_ascii=False))
+        fh.write(as_line(row))
         fh.write("\n")
         self.counts[name] += 1
 
     def write_all(self, name: str, rows: Iterable[Any]) -> None:
         for row in rows:
             self.write(name, row)
+
+    def write_lines(self, name: str, lines: list[str]) -> None:
+        """Rows already turned into JSON text by ``as_line`` (e.g. in a worker process)."""
+        fh = self._handles[name]
+        for line in lines:
+            fh.write(line)
+            fh.write("\n")
+        self.counts[name] += len(lines)

@@ -28,18 +28,22 @@ The title adds to relevance and tone, never to signals: every offset indexes ``t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
 from typing import Any, TextIO
 
 from dyadwatch.records import Amount, Article, Mention, Quote, Signal, TagResult
 from dyadwatch.settings import Settings
 from dyadwatch.watch import DYAD_REFERENCE, Category, Entity, Hit, Watch, fold, load_watch
 from extractors.direction import direct_signals
-from extractors.runfiles import RunFiles
+from extractors.parallel import ordered_map, worker_processes
+from extractors.runfiles import RunFiles, as_line, record_from_row
 
 log = logging.getLogger(__name__)
 
@@ -796,30 +800,64 @@ def tag_article(
     )
 
 
+TAGGED_FILES = ("tagged_articles", "signals", "mentions", "quotes", "amounts")
+
+
+@functools.lru_cache(maxsize=4)
+def _watch_at(path: str, mtime_ns: int, size: int) -> Watch:
+    """The watch file at ``path`` as it is now (keyed by its time and size), loaded once per
+    process: a forked worker finds the one its parent loaded."""
+    return load_watch(Path(path))
+
+
+def _current_watch(path: Path) -> Watch:
+    stat = Path(path).stat()
+    return _watch_at(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _tag_line(watch_file: Path, line: str) -> tuple[bool, dict[str, list[str]]]:
+    """Tag one line of ``articles``: whether the article is relevant, and the JSON lines it
+    adds to each of ``TAGGED_FILES`` (made here, so a worker process does the encoding)."""
+    watch = _current_watch(watch_file)
+    article = record_from_row(Article, json.loads(line))
+    result = tag_article(
+        article.article_id, article.title, article.text, watch, language=article.language
+    )
+    article.relevant = result.relevant
+    article.relevance = result.relevance
+    article.tone_score = result.tone_score
+    article.tone = result.tone
+    article.tagger_version = result.tagger_version
+    return result.relevant, {
+        "tagged_articles": [as_line(article)],
+        "signals": [as_line(x) for x in result.signals],
+        "mentions": [as_line(x) for x in result.mentions],
+        "quotes": [as_line(x) for x in result.quotes],
+        "amounts": [as_line(x) for x in result.amounts],
+    }
+
+
 def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
     """Tag every extracted article of a run; writes ``tagged_articles``, ``signals``,
-    ``mentions``, ``quotes`` and ``amounts`` for the stage step, an article at a time (memory
-    stays flat however many articles the run has)."""
+    ``mentions``, ``quotes`` and ``amounts`` for the stage step.
+
+    Articles are tagged by ``settings.extract_processes`` processes (one per CPU by
+    default; the calling process alone for a small run) and written as they come, in the
+    articles' order, so the files are the same whatever the number of processes and
+    memory stays flat however many articles the run has.
+    """
     files = RunFiles(settings.work_dir, run_key)
-    watch = load_watch(settings.watch_file)
+    watch = _current_watch(settings.watch_file)  # loaded before any worker is forked
+    processes = worker_processes(settings.extract_processes, files.count("articles"))
     relevant = 0
-    names = ("tagged_articles", "signals", "mentions", "quotes", "amounts")
-    with files.writing(*names) as out:
-        for article in files.records("articles", Article):
-            result = tag_article(
-                article.article_id, article.title, article.text, watch, language=article.language
-            )
-            article.relevant = result.relevant
-            article.relevance = result.relevance
-            article.tone_score = result.tone_score
-            article.tone = result.tone
-            article.tagger_version = result.tagger_version
-            relevant += result.relevant
-            out.write("tagged_articles", article)
-            out.write_all("signals", result.signals)
-            out.write_all("mentions", result.mentions)
-            out.write_all("quotes", result.quotes)
-            out.write_all("amounts", result.amounts)
+    with files.writing(*TAGGED_FILES) as out:
+        tagged = ordered_map(
+            partial(_tag_line, settings.watch_file), files.lines("articles"), processes
+        )
+        for is_relevant, rows in tagged:
+            relevant += is_relevant
+            for name in TAGGED_FILES:
+                out.write_lines(name, rows[name])
     counts = out.counts
     summary = {
         "articles": counts["tagged_articles"],
@@ -828,10 +866,12 @@ def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
         "mentions": counts["mentions"],
         "quotes": counts["quotes"],
         "amounts": counts["amounts"],
+        "tag_processes": processes,
     }
     log.info(
-        "Tagged %(articles)d articles with watch %(version)s: %(relevant)d relevant to the dyad, "
-        "%(signals)d signals, %(mentions)d mentions, %(quotes)d quotes, %(amounts)d amounts",
+        "Tagged %(articles)d articles with watch %(version)s in %(tag_processes)d process(es): "
+        "%(relevant)d relevant to the dyad, %(signals)d signals, %(mentions)d mentions, "
+        "%(quotes)d quotes, %(amounts)d amounts",
         {**summary, "version": watch.version},
     )
     return summary

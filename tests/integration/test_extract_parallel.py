@@ -1,4 +1,4 @@
-"""The extraction step in worker processes gives what it gives in one process."""
+"""The extraction and tag steps in worker processes give what they give in one process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from dyadwatch.records import Article
 from dyadwatch.settings import Settings
-from extractors import extract, parallel, stories
+from extractors import extract, parallel, stories, tagger
 from extractors.pages import FetchedPage
 from extractors.runfiles import RunFiles
 from tests.bench.corpus import Corpus
@@ -67,3 +67,28 @@ def test_worker_processes_extract_what_one_process_does(
     # the pages' articles carry their near-duplicate signature for the load
     signed = [r for r in a if r["extractor_version"] != "seed"]
     assert all(len(stories.from_hex(r["minhash"])) == stories.NUM_PERM for r in signed)
+
+
+def test_worker_processes_tag_what_one_process_does(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tag step's five files are byte for byte the same from 1 or 2 processes."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ITEMS", 2)
+    monkeypatch.setattr(parallel, "CHUNK", 2)  # several chunks in flight, out of step
+    one = settings.with_(extract_processes=1)
+    many = settings.with_(extract_processes=2)
+    fetched_run(one, "single")
+    extract.extract_articles(one, "single")
+    articles = RunFiles(one.work_dir, "single").path("articles").read_bytes()
+    pooled_files = RunFiles(many.work_dir, "pooled")
+    pooled_files.dir.mkdir(parents=True)
+    pooled_files.path("articles").write_bytes(articles)
+
+    single = tagger.tag_articles(one, "single")
+    pooled = tagger.tag_articles(many, "pooled")
+
+    assert (single.pop("tag_processes"), pooled.pop("tag_processes")) == (1, 2)
+    assert single == pooled and single["articles"] == PAGES + 1 and single["signals"] > 0
+    for name in tagger.TAGGED_FILES:
+        a = RunFiles(one.work_dir, "single").path(name).read_bytes()
+        assert a == pooled_files.path(name).read_bytes(), name

@@ -70,6 +70,7 @@ def test_tag_articles_writes_what_whole_lists_would(settings: Settings) -> None:
         "mentions": len(rows["mentions"]),
         "quotes": len(rows["quotes"]),
         "amounts": len(rows["amounts"]),
+        "tag_processes": 1,  # three articles: no pool
     }
     assert summary["relevant"] == 2 and summary["signals"] > 0 and summary["quotes"] == 1
 
