@@ -735,10 +735,10 @@ def refresh_entities(
 ) -> int | None:
     """Refresh ``entities`` from the watch file's gazetteer, unless this warehouse was
     already refreshed from a file with the same bytes (table ``entity_refreshes``,
-    migration 0010): reading the watch file in full compiles every matcher, which costs
-    more than a small load.  Returns the number of gazetteer entries, or None when the
-    refresh was skipped."""
-    from dyadwatch.watch import load_watch
+    migration 0010).  Only the gazetteer is read (``read_gazetteer``: no matcher is
+    compiled).  Returns the number of gazetteer entries, or None when the refresh was
+    skipped."""
+    from dyadwatch.watch import read_gazetteer
 
     now = now or datetime.now(UTC)
     watch_sha256 = hashlib.sha256(Path(watch_file).read_bytes()).hexdigest()
@@ -746,7 +746,6 @@ def refresh_entities(
     if con.execute(SELECT_ENTITY_REFRESH, key).fetchone():
         log.info("entities are up to date with %s", watch_file)
         return None
-    watch = load_watch(watch_file)
     entities = [
         {
             "entity_id": e.entity_id,
@@ -758,7 +757,7 @@ def refresh_entities(
             "lon": e.lon,
             "aliases": list(e.aliases),
         }
-        for e in watch.gazetteer.values()
+        for e in read_gazetteer(watch_file)
     ]
     rows = _entity_rows(entities, now)
     con.execute("BEGIN TRANSACTION")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dyadwatch.watch import Watch, WatchError, fold, load_watch
+from dyadwatch.watch import Watch, WatchError, fold, load_watch, read_gazetteer
 from extractors.tagger import TAGGER_CODE_VERSION
 
 WATCH_FILE = Path(__file__).resolve().parents[2] / "seeds" / "watch.toml"
@@ -286,3 +286,16 @@ def test_fold_replaces_arabic_variants_like_translate() -> None:
     assert fold(text) == text.lower().translate(ARABIC_FOLD)
     assert len(fold(text)) == len(text)
     assert fold("Border trade") == "border trade"
+
+
+def test_read_gazetteer_is_load_watchs_gazetteer_without_matchers(tmp_path: Path) -> None:
+    """The load refreshes ``entities`` from ``read_gazetteer``: the same entities (dyad
+    names among the aliases), the same gazetteer problems rejected."""
+    assert read_gazetteer(WATCH_FILE) == list(load_watch(WATCH_FILE).gazetteer.values())
+    minimal = write(tmp_path, MINIMAL)
+    assert "Iranian" in {
+        a for e in read_gazetteer(minimal) if e.entity_id == "iran" for a in e.aliases
+    }
+    broken = '[[gazetteer]]\nentity_id = "x"\nkind = "place"\nname = "X"\ncountry = "PK"\n'
+    with pytest.raises(WatchError, match="lat"):
+        read_gazetteer(write(tmp_path, MINIMAL + "\n" + broken))
