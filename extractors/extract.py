@@ -461,10 +461,16 @@ def extract_articles(settings: Settings, run_key: str) -> dict[str, int]:
         job.source = sources.get(job.page.source_id)
     processes = worker_processes(settings.extract_processes, len(jobs))
 
+    # seed articles the warehouse already has (select_new_entries says which) are not
+    # extracted again: an hour with nothing new then has nothing to tag or load
+    known_seeds = {row["url"] for row in files.rows("known_seeds")}
+
     def articles() -> Iterator[Article]:
         for seed in load_seed_articles(settings.seed_articles_dir):
             url = canonical_url(seed.source.url)
             seen.add(stable_id(url))
+            if url in known_seeds:
+                continue
             yield Article(
                 article_id=stable_id(url),
                 url=url,

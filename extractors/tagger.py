@@ -847,8 +847,10 @@ def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
     memory stays flat however many articles the run has.
     """
     files = RunFiles(settings.work_dir, run_key)
-    watch = _current_watch(settings.watch_file)  # loaded before any worker is forked
-    processes = worker_processes(settings.extract_processes, files.count("articles"))
+    n_articles = files.count("articles")
+    # nothing to tag (an hour with nothing new): the watch file is not even read
+    watch = _current_watch(settings.watch_file) if n_articles else None
+    processes = worker_processes(settings.extract_processes, n_articles)
     relevant = 0
     with files.writing(*TAGGED_FILES) as out:
         tagged = ordered_map(
@@ -872,7 +874,7 @@ def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
         "Tagged %(articles)d articles with watch %(version)s in %(tag_processes)d process(es): "
         "%(relevant)d relevant to the dyad, %(signals)d signals, %(mentions)d mentions, "
         "%(quotes)d quotes, %(amounts)d amounts",
-        {**summary, "version": watch.version},
+        {**summary, "version": watch.version if watch else "(not read)"},
     )
     return summary
 

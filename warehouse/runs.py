@@ -22,6 +22,7 @@ from dyadwatch.settings import Settings
 from dyadwatch.watch import load_watch
 from extractors.runfiles import RunFiles
 from extractors.sources import load_seed_articles
+from extractors.urls import canonical_url
 from warehouse.db import WarehouseLocked, connect, known_article_urls
 from warehouse.staging import batch_location, read_manifest, stage_batch
 
@@ -60,18 +61,30 @@ def read_feed_state(settings: Settings, run_key: str) -> int:
 
 
 def select_new_entries(settings: Settings, run_key: str) -> dict[str, int]:
-    """Write ``new_entries``: the entries whose canonical URL the warehouse lacks."""
+    """Write ``new_entries``: the entries whose canonical URL the warehouse lacks; and
+    ``known_seeds``: the seed articles' URLs the warehouse already has (the extract step
+    skips them, so an hour with nothing new tags nothing)."""
     files = RunFiles(settings.work_dir, run_key)
     entries = list(files.records("entries", ParsedEntry))
-    known = known_article_urls(settings, [e.url for e in entries])
+    seeds = load_seed_articles(settings.seed_articles_dir)
+    seed_urls = [canonical_url(seed.source.url) for seed in seeds]
+    known = known_article_urls(settings, [e.url for e in entries] + seed_urls)
     new = [e for e in entries if e.url not in known]
     files.write("new_entries", new)
-    summary = {"entries": len(entries), "entries_known": len(entries) - len(new)}
+    files.write("known_seeds", [{"url": url} for url in seed_urls if url in known])
+    summary = {
+        "entries": len(entries),
+        "entries_known": len(entries) - len(new),
+        "seeds_known": sum(1 for url in seed_urls if url in known),
+    }
     log.info(
-        "%d of %d feed entries are new; %d are already in the warehouse",
+        "%d of %d feed entries are new; %d are already in the warehouse (and %d of %d seed "
+        "articles)",
         len(new),
         len(entries),
         summary["entries_known"],
+        summary["seeds_known"],
+        len(seed_urls),
     )
     return summary
 

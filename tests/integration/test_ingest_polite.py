@@ -217,10 +217,16 @@ def ingest_run(settings, run_key: str) -> dict[str, object]:
     feeds = fetch_feeds(settings, run_key)
     select_new_entries(settings, run_key)
     pages = fetch_pages(settings, run_key)
-    extract_articles(settings, run_key)
-    tag_articles(settings, run_key)
+    extracted = extract_articles(settings, run_key)
+    tagged = tag_articles(settings, run_key)
     stage_run(settings, run_key)
-    return {"feeds": feeds, "pages": pages, "load": load_batches(settings)}
+    return {
+        "feeds": feeds,
+        "pages": pages,
+        "extract": extracted,
+        "tag": tagged,
+        "load": load_batches(settings),
+    }
 
 
 def _table_counts(settings) -> dict[str, int]:
@@ -280,3 +286,6 @@ def test_second_run_gets_304_through_the_warehouse_and_adds_no_rows(site, settin
     after_second = _table_counts(settings)
     assert after_second == {**after_first, "fetch_log": after_first["fetch_log"] + 1}
     assert second["load"]["articles_new"] == 0
+    # nothing new: the stored seed articles are not extracted again, nothing is tagged
+    assert first["extract"]["articles_extracted"] >= 2 and first["tag"]["articles"] >= 2
+    assert second["extract"]["articles_extracted"] == 0 and second["tag"]["articles"] == 0
