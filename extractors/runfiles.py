@@ -96,13 +96,8 @@ class RunFiles:
 
     def rows(self, name: str) -> Iterator[dict[str, Any]]:
         """The rows of one file as dicts; nothing if the file is absent."""
-        path = self.path(name)
-        if not path.exists():
-            return
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
+        for line in self.lines(name):
+            yield json.loads(line)
 
     def records(self, name: str, cls: type[T]) -> Iterator[T]:
         """The rows of one file rebuilt as ``cls`` (ISO datetimes parsed back)."""
