@@ -48,7 +48,7 @@ from extractors.runfiles import RunFiles, as_line, record_from_row
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-4"
+TAGGER_CODE_VERSION = "tagger-5"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
@@ -63,6 +63,10 @@ STRONG_SIGNAL = 0.75
 # NO_SIGNAL_MARGIN below the threshold
 NO_SIGNAL_RELEVANCE = 0.7
 NO_SIGNAL_MARGIN = 0.05
+# an article with strong signals both ways (tone.labels.mixed_strength) is mixed down to this
+# tone: conflict cues (-9 for a clash) outweigh cooperation cues (+5 for an agreement) in the
+# mean, so "ambassadors return after the strikes" would read as conflict
+MIXED_CONFLICT_BELOW = -2.0
 # weight in the article tone of the title's tone (a sentence with signals: their best score,
 # which is higher when it names both sides)
 TITLE_TONE_WEIGHT = 1.0
@@ -779,11 +783,14 @@ def tag_article(
     tone_score = round(tone_score, 2)
     strong_coop = any(sig.tone_score >= tone_cfg.mixed_strength for sig in signals)
     strong_conflict = any(sig.tone_score <= -tone_cfg.mixed_strength for sig in signals)
+    both_ways = strong_coop and strong_conflict
     if tone_score > tone_cfg.cooperation_above:
         label = "cooperation"
-    elif tone_score < tone_cfg.conflict_below:
+    elif tone_score < tone_cfg.conflict_below and not (
+        both_ways and tone_score >= MIXED_CONFLICT_BELOW
+    ):
         label = "conflict"
-    elif strong_coop and strong_conflict:
+    elif both_ways:
         label = "mixed"
     else:
         label = "neutral"
