@@ -6,11 +6,14 @@ holds the lock, up to ``lock_timeout`` seconds, then raises :class:`WarehouseLoc
 
 A read-write open applies the numbered migrations in ``sql/migrations`` that are not yet
 in ``schema_migrations`` (each in its own transaction), then creates or replaces the
-views in ``sql/views`` (in file-name order: staging views first, analyst views after).
+views in ``sql/views`` (in file-name order: staging views first, analyst views after)
+when their files changed since the views were made, a migration ran or a view is missing
+(``view_definitions``, migration 0012).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -39,6 +42,12 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 SELECT_APPLIED_VERSIONS = "SELECT version FROM schema_migrations"
+SELECT_VIEW_DEFINITIONS = "SELECT sha256, n_views FROM view_definitions LIMIT 1"
+DELETE_VIEW_DEFINITIONS = "DELETE FROM view_definitions"
+INSERT_VIEW_DEFINITIONS = (
+    "INSERT INTO view_definitions (sha256, n_views, created_at) VALUES (?, ?, now())"
+)
+COUNT_USER_VIEWS = "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND NOT temporary"
 INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)"
 SELECT_KNOWN_URLS = """
 SELECT a.url
@@ -84,9 +93,9 @@ def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def view_files(directory: Path = VIEWS_DIR) -> list[Path]:
+def view_files(directory: Path | None = None) -> list[Path]:
     """The view definitions, in the order they are created."""
-    return sorted(directory.glob("*.sql"))
+    return sorted((directory or VIEWS_DIR).glob("*.sql"))
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -112,19 +121,42 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     return done
 
 
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or replace every view, in one transaction."""
+def _views_sha256(files: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for name, text in files:
+        digest.update(f"{name}\n{len(text)}\n{text}".encode())
+    return digest.hexdigest()
+
+
+def create_views(con: duckdb.DuckDBPyConnection, *, force: bool = True) -> bool:
+    """Create or replace every view, in one transaction; without ``force``, only when the
+    view files differ from those the views were made from (``view_definitions``,
+    migration 0012) or a view is missing.  Returns whether the views were created."""
+    files = [(path.name, path.read_text(encoding="utf-8")) for path in view_files()]
+    sha256 = _views_sha256(files)
+    if not force:
+        recorded = con.execute(SELECT_VIEW_DEFINITIONS).fetchone()
+        if recorded and recorded == (sha256, _scalar_count(con, COUNT_USER_VIEWS)):
+            return False
     con.execute("BEGIN TRANSACTION")
     try:
-        for path in view_files():
+        for name, text in files:
             try:
-                con.execute(path.read_text(encoding="utf-8"))
+                con.execute(text)
             except duckdb.Error as exc:
-                raise WarehouseError(f"view {path.name} failed: {exc}") from exc
+                raise WarehouseError(f"view {name} failed: {exc}") from exc
+        con.execute(DELETE_VIEW_DEFINITIONS)
+        con.execute(INSERT_VIEW_DEFINITIONS, [sha256, _scalar_count(con, COUNT_USER_VIEWS)])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+    return True
+
+
+def _scalar_count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:
@@ -184,8 +216,8 @@ def connect(
     con = _open(path, read_only, lock_timeout)
     if not read_only:
         try:
-            apply_migrations(con)
-            create_views(con)
+            migrated = apply_migrations(con)
+            create_views(con, force=bool(migrated))
         except Exception:
             con.close()
             raise

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from warehouse import db
 from warehouse.db import (
     WarehouseMissing,
     apply_migrations,
     connect,
+    create_views,
     migrations,
     view_files,
 )
@@ -105,3 +107,29 @@ def test_read_only_open_sees_the_schema(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM v_signals_daily").fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_views_are_made_again_only_when_their_files_changed_or_one_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "w.duckdb"
+    connect(path).close()
+    con = connect(path)
+    try:
+        assert create_views(con, force=False) is False  # nothing changed: nothing made
+        con.execute("DROP VIEW v_relevant_articles")
+        assert create_views(con, force=False) is True  # a view went missing
+        assert con.execute("SELECT count(*) FROM v_relevant_articles").fetchone() == (0,)
+    finally:
+        con.close()
+    # a changed view file (here: one more) makes every view again at the next open
+    views = tmp_path / "views"
+    views.mkdir()
+    for source in db.view_files():
+        (views / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (views / "99_v_extra.sql").write_text(
+        "-- extra\nCREATE OR REPLACE VIEW v_extra AS SELECT 1 AS one;\n"
+    )
+    monkeypatch.setattr(db, "VIEWS_DIR", views)
+    with connect(path) as con:
+        assert con.execute("SELECT one FROM v_extra").fetchone() == (1,)
