@@ -300,13 +300,15 @@ ENTITIES_SCHEMA = pa.schema(
 # Bump when the rows written from a gazetteer change (refresh_entities), so that every
 # warehouse refreshes its entities once, although its watch file did not change.
 ENTITY_REFRESH_VERSION = 1
+# entity_refreshes keeps one row: the watch file the entities now come from (going back to
+# an earlier file must refresh them again)
 SELECT_ENTITY_REFRESH = """
 SELECT 1 FROM entity_refreshes WHERE watch_sha256 = ? AND code_version = ?
 """
+DELETE_ENTITY_REFRESHES = "DELETE FROM entity_refreshes"
 INSERT_ENTITY_REFRESH = """
 INSERT INTO entity_refreshes (watch_sha256, code_version, refreshed_at, n_entities)
 VALUES (?, ?, ?, ?)
-ON CONFLICT DO NOTHING
 """
 
 
@@ -485,7 +487,7 @@ def _register_batch(
             raise StagingError(f"{where} has {rows[table]} rows, the manifest says {counts[table]}")
         select = _staged_columns(table, schema, where) + ", file_row_number AS row_no"
         relation = con.read_parquet(str(path), file_row_number=True).project(select)
-        relation.create_view(f"stage_{table}", replace=True)
+        con.register(f"stage_{table}", relation)  # a temporary view: never in the file
     return rows
 
 
@@ -511,16 +513,12 @@ def _load_batch(
             _drop_batch_views(con)
 
 
-# table names are constants (TABLES), never input
-DROP_STAGE_VIEW = {table: f"DROP VIEW IF EXISTS stage_{table}" for table in TABLES}
-
-
 def _drop_batch_views(con: duckdb.DuckDBPyConnection) -> None:
     """Forget one batch's views and temporary table (the next batch makes its own); a
     failure here is logged, never hiding the load's own error."""
     try:
         for table in TABLES:
-            con.execute(DROP_STAGE_VIEW[table])
+            con.unregister(f"stage_{table}")
         con.execute(DROP_BATCH_NEW_ARTICLES)
         con.unregister("stage_story_ids")
     except duckdb.Error as exc:
@@ -763,6 +761,7 @@ def refresh_entities(
     con.execute("BEGIN TRANSACTION")
     try:
         written = _write_changed_entities(con, rows)
+        con.execute(DELETE_ENTITY_REFRESHES)
         con.execute(INSERT_ENTITY_REFRESH, [*key, now, len(rows)])
         con.execute("COMMIT")
     except BaseException:

@@ -181,9 +181,16 @@ def test_the_entities_are_refreshed_only_when_the_watch_file_changes(
         assert refresh_entities(con, watch) is None  # the same bytes: not read again
         assert con.execute("SELECT count(*) FROM entities WHERE name = 'edited'").fetchone()[0]
 
-        watch.write_bytes(watch.read_bytes() + b"\n# a comment\n")
+        original = watch.read_bytes()
+        watch.write_bytes(original + b"\n# a comment\n")
         assert refresh_entities(con, watch) == n
         assert con.execute("SELECT count(*) FROM entities WHERE name = 'edited'").fetchone() == (0,)
-        assert con.execute("SELECT count(*) FROM entity_refreshes").fetchone() == (2,)
+        assert con.execute("SELECT count(*) FROM entity_refreshes").fetchone() == (1,)
+
+        # going back to the first file (a rolled-back edit) refreshes them again
+        con.execute("UPDATE entities SET name = 'edited'")
+        watch.write_bytes(original)
+        assert refresh_entities(con, watch) == n
+        assert con.execute("SELECT count(*) FROM entities WHERE name = 'edited'").fetchone() == (0,)
     finally:
         con.close()

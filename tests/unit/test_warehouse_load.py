@@ -227,6 +227,13 @@ def test_loading_twice_adds_nothing(settings: Settings) -> None:
     assert summary.articles_new == 0
     assert not (settings.staging_dir / batch_id).exists()
     assert counts(settings) == before
+    # the batch's stage_* views were temporary: none is left in the file
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        left = "SELECT count(*) FROM duckdb_views() WHERE view_name LIKE 'stage_%'"
+        assert con.execute(left).fetchone() == (0,)
+    finally:
+        con.close()
 
 
 def test_a_known_article_counts_as_seen_and_keeps_its_signals(settings: Settings) -> None:
