@@ -35,6 +35,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
@@ -490,12 +491,13 @@ def extract_articles(settings: Settings, run_key: str) -> dict[str, int]:
                 extraction_method="seed",
                 minhash=minhash_hex(seed.text),
             )
-        for result in ordered_map(_extract_page, jobs, processes):
-            if isinstance(result, FetchAttempt):
-                failures.append(result)
-            elif result.article_id not in seen:  # the first copy of an article wins
-                seen.add(result.article_id)
-                yield result
+        with closing(ordered_map(_extract_page, jobs, processes)) as results:
+            for result in results:
+                if isinstance(result, FetchAttempt):
+                    failures.append(result)
+                elif result.article_id not in seen:  # the first copy of an article wins
+                    seen.add(result.article_id)
+                    yield result
 
     n_articles = files.write("articles", articles())
     files.write("fetch_log_extract", failures)
@@ -509,7 +511,8 @@ def extract_articles(settings: Settings, run_key: str) -> dict[str, int]:
         },
     }
     log.info(
-        "Extracted %(articles_extracted)d articles (seeds included) in %(extract_processes)d "
+        "Extracted %(articles_extracted)d articles (seeds not yet stored included) in "
+        "%(extract_processes)d "
         "process(es); %(extract_failed)d pages held no article",
         summary,
     )

@@ -1,16 +1,18 @@
 """Ordered work across processes, for the CPU-bound steps (extraction, tagging).
 
 ``ordered_map(fn, items, processes)`` is ``map(fn, items)`` spread over ``processes``
-worker processes, results in the items' order.  Workers are forked where the platform
-can (they start at once, with everything the parent imported), else spawned.  With one
-process, or fewer items than ``PARALLEL_MIN_ITEMS``, everything runs in the calling
-process: no pool to start for a handful of pages.
+worker processes, results in the items' order.  Workers are forked on Linux (they start
+at once, with everything the parent imported), spawned elsewhere.  With one process, or
+fewer items than ``PARALLEL_MIN_ITEMS``, everything runs in the calling process: no pool
+to start for a handful of pages.  A caller that may stop reading early wraps the
+iterator in ``contextlib.closing``, so the pool is shut down at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,8 +37,9 @@ def worker_processes(wanted: int | None, items: int) -> int:
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # fork on Linux only: macOS offers it too, but forking there is unsafe (CPython's
+    # default is spawn) and the functions handed to the pool are picklable for spawn
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
 
 
 def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
@@ -56,7 +59,8 @@ def ordered_map(
         return
     pending: deque[Future[list[R]]] = deque()
     source = iter(items)
-    with ProcessPoolExecutor(max_workers=processes, mp_context=_pool_context()) as pool:
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=_pool_context())
+    try:
         while True:
             while len(pending) < AHEAD * processes:
                 chunk = list(islice(source, chunksize))
@@ -66,3 +70,7 @@ def ordered_map(
             if not pending:
                 return
             yield from pending.popleft().result()
+    finally:
+        # on an error here or in the caller (or the caller stopping early), chunks not
+        # started are dropped instead of worked to the end
+        pool.shutdown(wait=True, cancel_futures=True)

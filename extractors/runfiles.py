@@ -83,14 +83,15 @@ class RunFiles:
             for name, tmp in temps.items():
                 handles[name] = tmp.open("w", encoding="utf-8")
             yield RowWriters(handles)
+            for fh in handles.values():
+                fh.close()  # a failed flush (disk full) still removes every temporary file
         except BaseException:
             for fh in handles.values():
-                fh.close()
+                with contextlib.suppress(OSError):
+                    fh.close()
             for tmp in temps.values():
                 tmp.unlink(missing_ok=True)
             raise
-        for fh in handles.values():
-            fh.close()
         for name, tmp in temps.items():
             os.replace(tmp, self.path(name))
 

@@ -34,13 +34,23 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 from dyadwatch.records import Amount, Article, Mention, Quote, Signal, TagResult
 from dyadwatch.settings import Settings
-from dyadwatch.watch import DYAD_REFERENCE, Category, Entity, Hit, Watch, fold, load_watch
+from dyadwatch.watch import (
+    DYAD_REFERENCE,
+    Category,
+    Entity,
+    Hit,
+    Watch,
+    WatchError,
+    fold,
+    load_watch,
+)
 from extractors.direction import direct_signals
 from extractors.parallel import ordered_map, worker_processes
 from extractors.runfiles import RunFiles, as_line, record_from_row
@@ -817,15 +827,23 @@ def _watch_at(path: str, mtime_ns: int, size: int) -> Watch:
     return load_watch(Path(path))
 
 
-def _current_watch(path: Path) -> Watch:
+def _watch_key(path: Path) -> tuple[str, int, int]:
     stat = Path(path).stat()
-    return _watch_at(str(path), stat.st_mtime_ns, stat.st_size)
+    return str(path), stat.st_mtime_ns, stat.st_size
 
 
-def _tag_line(watch_file: Path, line: str) -> tuple[bool, dict[str, list[str]]]:
-    """Tag one line of ``articles``: whether the article is relevant, and the JSON lines it
-    adds to each of ``TAGGED_FILES`` (made here, so a worker process does the encoding)."""
-    watch = _current_watch(watch_file)
+def _tag_line(
+    watch_key: tuple[str, int, int], version: str, line: str
+) -> tuple[bool, dict[str, list[str]]]:
+    """Tag one line of ``articles`` with the watch file the run started with (its key and
+    version): whether the article is relevant, and the JSON lines it adds to each of
+    ``TAGGED_FILES`` (made here, so a worker process does the encoding)."""
+    watch = _watch_at(*watch_key)
+    if watch.version != version:  # a spawned worker read a file edited since the run began
+        raise WatchError(
+            f"{watch_key[0]} changed while the run was tagging (watch {version} became "
+            f"{watch.version}); the task's retry tags every article with the new one"
+        )
     article = record_from_row(Article, json.loads(line))
     result = tag_article(
         article.article_id, article.title, article.text, watch, language=article.language
@@ -856,13 +874,16 @@ def tag_articles(settings: Settings, run_key: str) -> dict[str, int]:
     files = RunFiles(settings.work_dir, run_key)
     n_articles = files.count("articles")
     # nothing to tag (an hour with nothing new): the watch file is not even read
-    watch = _current_watch(settings.watch_file) if n_articles else None
+    watch_key = _watch_key(settings.watch_file)
+    watch = _watch_at(*watch_key) if n_articles else None
     processes = worker_processes(settings.extract_processes, n_articles)
     relevant = 0
-    with files.writing(*TAGGED_FILES) as out:
-        tagged = ordered_map(
-            partial(_tag_line, settings.watch_file), files.lines("articles"), processes
-        )
+    tagged = ordered_map(
+        partial(_tag_line, watch_key, watch.version if watch else ""),
+        files.lines("articles"),
+        processes,
+    )
+    with files.writing(*TAGGED_FILES) as out, closing(tagged):
         for is_relevant, rows in tagged:
             relevant += is_relevant
             for name in TAGGED_FILES:

@@ -92,3 +92,28 @@ def test_worker_processes_tag_what_one_process_does(
     for name in tagger.TAGGED_FILES:
         a = RunFiles(one.work_dir, "single").path(name).read_bytes()
         assert a == pooled_files.path(name).read_bytes(), name
+
+
+def test_spawned_workers_tag_what_one_process_does(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where workers are spawned (macOS, Windows) everything they get must pickle and
+    they must load the same watch file: the same files as one process."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ITEMS", 2)
+    monkeypatch.setattr(parallel.sys, "platform", "darwin")  # spawn, as off Linux
+    one = settings.with_(extract_processes=1)
+    many = settings.with_(extract_processes=2)
+    fetched_run(one, "single")
+    extract.extract_articles(one, "single")
+    pooled_files = RunFiles(many.work_dir, "spawned")
+    pooled_files.dir.mkdir(parents=True)
+    pooled_files.path("articles").write_bytes(
+        RunFiles(one.work_dir, "single").path("articles").read_bytes()
+    )
+    assert parallel._pool_context().get_start_method() == "spawn"
+
+    tagger.tag_articles(one, "single")
+    assert tagger.tag_articles(many, "spawned")["tag_processes"] == 2
+    for name in tagger.TAGGED_FILES:
+        a = RunFiles(one.work_dir, "single").path(name).read_bytes()
+        assert a == pooled_files.path(name).read_bytes(), name
