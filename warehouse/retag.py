@@ -60,7 +60,8 @@ DELETE_OLD = {
 }
 
 # one row per id of the rows inserted (the tables have no key since migration 0011; the
-# article's old rows were deleted first, in the same transaction)
+# article's old rows were deleted first, in the same transaction); among rows of one id
+# the choice is fixed by the other columns, so a re-tag always keeps the same one
 INSERT_SIGNALS = """
 INSERT INTO signals
     (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
@@ -71,7 +72,7 @@ SELECT substr(sha256(s.article_id || '|' || s.category || '|' || s.start || '|'
        s.tagger_version, a.batch_id, coalesce(s.direction, 'undirected'),
        coalesce(s.quad_class, signal_quad_class(s.category, s.tone_score))
 FROM retag_signals AS s JOIN articles AS a USING (article_id)
-QUALIFY row_number() OVER (PARTITION BY signal_id) = 1
+QUALIFY row_number() OVER (PARTITION BY signal_id ORDER BY s."end", s.cue, s.score DESC) = 1
 """
 
 INSERT_MENTIONS = """
@@ -83,7 +84,7 @@ SELECT substr(sha256(m.article_id || '|' || m.entity_id || '|' || m.start || '|'
        m.article_id, m.entity_id, m.kind, m.name, m.country, m.surface, m.start, m."end",
        m.tagger_version, a.batch_id
 FROM retag_mentions AS m JOIN articles AS a USING (article_id)
-QUALIFY row_number() OVER (PARTITION BY mention_id) = 1
+QUALIFY row_number() OVER (PARTITION BY mention_id ORDER BY m."end", m.surface) = 1
 """
 
 INSERT_QUOTES = """
@@ -93,7 +94,7 @@ SELECT substr(sha256(q.article_id || '|' || q.start || '|' || q.tagger_version),
            AS quote_id,
        q.article_id, q.speaker, q.text, q.start, q."end", q.tagger_version, a.batch_id
 FROM retag_quotes AS q JOIN articles AS a USING (article_id)
-QUALIFY row_number() OVER (PARTITION BY quote_id) = 1
+QUALIFY row_number() OVER (PARTITION BY quote_id ORDER BY q."end", q.speaker) = 1
 """
 
 INSERT_AMOUNTS = """
@@ -105,7 +106,7 @@ SELECT substr(sha256(x.article_id || '|' || x.start || '|' || x.tagger_version),
        x.article_id, x.kind, x.value, x.unit, x.text, x.start, x."end", x.target_year,
        x.tagger_version, a.batch_id
 FROM retag_amounts AS x JOIN articles AS a USING (article_id)
-QUALIFY row_number() OVER (PARTITION BY amount_id) = 1
+QUALIFY row_number() OVER (PARTITION BY amount_id ORDER BY x."end", x.text) = 1
 """
 
 RECOUNT_ARTICLE_CATEGORIES = """
