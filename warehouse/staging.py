@@ -45,6 +45,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import types
 import typing
 import uuid
@@ -69,6 +70,8 @@ Location: TypeAlias = "Path | ObjectStoragePath"
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
+# a temporary batch directory this old was left by a killed stage task
+ABANDONED_TEMP_AFTER_S = 6 * 3600
 FORMAT_VERSION = 1
 CHUNK_ROWS = 20_000  # rows converted to Arrow, hashed and written as one row group at a time
 # articles carry their whole text: fewer at a time keeps the stage's memory flat
@@ -330,7 +333,8 @@ def stage_batch(
     local = isinstance(location, Path)
     if local:
         location.mkdir(parents=True, exist_ok=True)
-    tmp = location / f"{TMP_PREFIX}{run_key}-{uuid.uuid4().hex[:8]}"
+    _remove_abandoned_temps(location)
+    tmp = location / f"{TMP_PREFIX}{int(time.time())}-{run_key}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
         digest, counts = _write_tables(tmp, tables)
@@ -369,6 +373,39 @@ def stage_batch(
         _remove_tmp(tmp)
         raise
     return batch_id
+
+
+def _temp_age_s(path: Location, now: float) -> float | None:
+    """How old a temporary batch directory is, from the time in its name (or, for one
+    named before names carried it, its mtime on a local disk); None when unknown."""
+    stamp = path.name[len(TMP_PREFIX) :].split("-", 1)[0]
+    if stamp.isdigit() and len(stamp) >= 9:
+        return now - int(stamp)
+    if isinstance(path, Path):
+        try:
+            return now - path.stat().st_mtime
+        except OSError:
+            return None
+    return None
+
+
+def _remove_abandoned_temps(location: Location) -> int:
+    """Remove temporary batch directories that a killed stage task left behind (older
+    than ``ABANDONED_TEMP_AFTER_S``: no live task writes one for that long); on object
+    storage they would otherwise be kept, and paid for, for good."""
+    if not location.is_dir():
+        return 0
+    now = time.time()
+    removed = 0
+    for path in location.iterdir():
+        if not path.name.startswith(TMP_PREFIX):
+            continue
+        age = _temp_age_s(path, now)
+        if age is not None and age > ABANDONED_TEMP_AFTER_S:
+            log.info("removing %s, a temporary batch left %.0f hours ago", path, age / 3600)
+            _remove_tmp(path)
+            removed += 1
+    return removed
 
 
 def _remove_tmp(tmp: Location) -> None:

@@ -6,6 +6,7 @@ through ``ObjectStoragePath`` works the same on ``s3://`` or ``gs://`` (docs/sca
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -120,3 +121,22 @@ def test_a_batch_without_its_manifest_is_not_pending(remote: Settings) -> None:
     (half / "articles.parquet").write_bytes(b"not yet complete")
     assert pending_batches(remote.staging_location) == []
     assert load_pending_batches(remote).batches == []
+
+
+def test_temporary_batches_a_killed_task_left_are_removed_later(remote: Settings) -> None:
+    """A stage task killed mid-write leaves its temporary batch on the bucket; the next
+    stage removes it once it is old enough that no live task can still be writing it."""
+    now = int(time.time())
+    old = ObjectStoragePath(f"{remote.staging_url}/.tmp-{now - 7 * 3600}-run-0-deadbeef")
+    fresh = ObjectStoragePath(f"{remote.staging_url}/.tmp-{now - 60}-run-1-cafebabe")
+    for left in (old, fresh):
+        left.mkdir(parents=True, exist_ok=True)
+        (left / "articles.parquet").write_bytes(b"half a batch")
+
+    stage_batch(
+        remote.staging_location, "run-2", {"articles": [article("https://a.example/1")]}, {}
+    )
+
+    assert not old.exists()  # left seven hours ago: removed
+    assert (fresh / "articles.parquet").exists()  # a minute old: perhaps still being written
+    assert [p.name for p in pending_batches(remote.staging_location)][0].startswith("run-2-")
