@@ -79,6 +79,7 @@ from typing import Any
 import duckdb
 
 from dyadwatch.records import stable_id
+from warehouse.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -580,8 +581,7 @@ def evaluate_alert_rules(
     attached, not alerted again), and mark those batches evaluated: one transaction.
     Returns the alerts recorded by this call."""
     parsed = parse_rules(rules)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         batch_ids = [row[0] for row in con.execute(SELECT_UNEVALUATED_BATCHES).fetchall()]
         fired: list[AlertMatch] = []
         attached = held = 0
@@ -632,10 +632,6 @@ def evaluate_alert_rules(
                 )
                 if match:
                     fired.append(match)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     log.info(
         "Evaluated %d rule(s) on %d newly loaded batch(es): %d new alert(s), %d article(s) "
         "attached to stories already alerted, %d match(es) held back until more "

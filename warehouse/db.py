@@ -17,9 +17,11 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -98,6 +100,27 @@ def view_files(directory: Path | None = None) -> list[Path]:
     return sorted((directory or VIEWS_DIR).glob("*.sql"))
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block as one transaction: committed when it ends, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def scalar(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
+) -> int:
+    """The first column of the first row ``sql`` returns, as an int (0 for no row); for
+    an INSERT, how many rows it inserted."""
+    row = con.execute(sql, params or []).fetchone()
+    return int(row[0]) if row else 0
+
+
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply the migrations not yet recorded, each in one transaction; returns versions."""
     con.execute(CREATE_SCHEMA_MIGRATIONS)
@@ -106,13 +129,11 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     for migration in migrations():
         if migration.version in applied:
             continue
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(migration.sql)
-            con.execute(INSERT_MIGRATION, [migration.version, migration.name])
-            con.execute("COMMIT")
+            with transaction(con):
+                con.execute(migration.sql)
+                con.execute(INSERT_MIGRATION, [migration.version, migration.name])
         except Exception as exc:
-            con.execute("ROLLBACK")
             raise WarehouseError(
                 f"migration {migration.path.name} failed and was rolled back: {exc}"
             ) from exc
@@ -136,27 +157,17 @@ def create_views(con: duckdb.DuckDBPyConnection, *, force: bool = True) -> bool:
     sha256 = _views_sha256(files)
     if not force:
         recorded = con.execute(SELECT_VIEW_DEFINITIONS).fetchone()
-        if recorded and recorded == (sha256, _scalar_count(con, COUNT_USER_VIEWS)):
+        if recorded and recorded == (sha256, scalar(con, COUNT_USER_VIEWS)):
             return False
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name, text in files:
             try:
                 con.execute(text)
             except duckdb.Error as exc:
                 raise WarehouseError(f"view {name} failed: {exc}") from exc
         con.execute(DELETE_VIEW_DEFINITIONS)
-        con.execute(INSERT_VIEW_DEFINITIONS, [sha256, _scalar_count(con, COUNT_USER_VIEWS)])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        con.execute(INSERT_VIEW_DEFINITIONS, [sha256, scalar(con, COUNT_USER_VIEWS)])
     return True
-
-
-def _scalar_count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dyadwatch.settings import Settings
-from warehouse.db import WarehouseError, connect
+from warehouse.db import WarehouseError, connect, scalar, transaction
 from warehouse.staging import (
     SCHEMAS,
     TABLE_RECORDS,
@@ -491,17 +491,6 @@ def _register_batch(
     return rows
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
-    row = con.execute(sql, params or []).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _inserted(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> int:
-    """Run an INSERT; how many rows it inserted (conflicting rows not counted)."""
-    row = con.execute(sql, params).fetchone()
-    return int(row[0]) if row else 0
-
-
 def _load_batch(
     con: duckdb.DuckDBPyConnection, batch_dir: Location, manifest: dict[str, Any], now: datetime
 ) -> BatchResult:
@@ -536,27 +525,26 @@ def _load_registered_batch(
     rows = _register_batch(con, batch_dir, name, manifest)
     meta = manifest.get("meta") or {}
     result = BatchResult(batch_id=batch_id)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         ids = {"batch_id": batch_id}
         con.execute(UPSERT_SOURCES, {"loaded_at": now})
         con.execute(UPSERT_FEED_STATE, {"loaded_at": now})
         con.execute(INSERT_FETCH_LOG, ids)
         result.sources = rows["sources"]
         result.fetch_attempts = rows["fetch_log"]
-        result.fetch_failures = _scalar(con, COUNT_FETCH_FAILURES)
+        result.fetch_failures = scalar(con, COUNT_FETCH_FAILURES)
 
         con.execute(CREATE_BATCH_NEW_ARTICLES)
         # near-duplicates: story ids of the new articles (warehouse/stories.py)
         con.register("stage_story_ids", assign_stories(con, now))
         con.execute(INSERT_NEW_ARTICLES, {"batch_id": batch_id, "loaded_at": now})
-        staged = _scalar(con, COUNT_STAGED_ARTICLES)
-        result.articles_new = _scalar(con, COUNT_NEW_ARTICLES)
+        staged = scalar(con, COUNT_STAGED_ARTICLES)
+        result.articles_new = scalar(con, COUNT_NEW_ARTICLES)
         result.articles_seen = staged - result.articles_new
-        result.signals = _inserted(con, INSERT_SIGNALS, ids)
+        result.signals = scalar(con, INSERT_SIGNALS, ids)
         con.execute(UPSERT_ARTICLE_CATEGORY_COUNTS, ids)
         con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY, ids)
-        result.mentions = _inserted(con, INSERT_MENTIONS, ids)
+        result.mentions = scalar(con, INSERT_MENTIONS, ids)
         con.execute(INSERT_QUOTES, ids)
         con.execute(INSERT_AMOUNTS, ids)
 
@@ -599,10 +587,6 @@ def _load_registered_batch(
                 "n_mentions": result.mentions,
             },
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return result
 
 
@@ -718,13 +702,8 @@ def upsert_entities(con: duckdb.DuckDBPyConnection, entities: list[dict[str, Any
     rows = _entity_rows(entities, datetime.now(UTC))
     if not rows:
         return 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _write_changed_entities(con, rows)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(rows)
 
 
@@ -758,15 +737,10 @@ def refresh_entities(
         for e in read_gazetteer(watch_file)
     ]
     rows = _entity_rows(entities, now)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         written = _write_changed_entities(con, rows)
         con.execute(DELETE_ENTITY_REFRESHES)
         con.execute(INSERT_ENTITY_REFRESH, [*key, now, len(rows)])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     log.info(
         "refreshed entities from %s: %d gazetteer entries, %d written",
         watch_file,

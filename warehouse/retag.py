@@ -29,7 +29,7 @@ import pyarrow as pa
 from dyadwatch.settings import Settings
 from dyadwatch.watch import Watch, load_watch
 from extractors.tagger import tag_article
-from warehouse.db import WarehouseLocked, connect
+from warehouse.db import WarehouseLocked, connect, transaction
 from warehouse.staging import SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -243,14 +243,9 @@ def swap_in_one_transaction(
     for name, data in tables.items():
         con.register(name, data)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for sql in statements:
                 con.execute(sql)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         for name in tables:
             con.unregister(name)

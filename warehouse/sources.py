@@ -21,7 +21,7 @@ from typing import Any
 
 from dyadwatch.records import Source
 from dyadwatch.settings import Settings
-from warehouse.db import connect
+from warehouse.db import connect, transaction
 
 COLUMNS = (
     "outlet",
@@ -133,21 +133,20 @@ def _state_before(con: Any, source_id: str) -> FeedStateBefore | None:
 def enable_feed(settings: Settings, source_id: str) -> FeedStateBefore | None:
     """Clear a feed's disabled reason and back-off; returns the state it had."""
     with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
-        con.execute("BEGIN TRANSACTION")
-        before = _state_before(con, source_id)
-        if before is not None:
-            con.execute(ENABLE_FEED, {"source_id": source_id, "now": datetime.now(UTC)})
-        con.execute("COMMIT")
+        with transaction(con):
+            before = _state_before(con, source_id)
+            if before is not None:
+                con.execute(ENABLE_FEED, {"source_id": source_id, "now": datetime.now(UTC)})
     return before
 
 
 def disable_feed(settings: Settings, source_id: str, reason: str) -> FeedStateBefore | None:
     """Disable a feed with ``reason`` (the next runs skip it); returns the state it had."""
     with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
-        con.execute("BEGIN TRANSACTION")
-        before = _state_before(con, source_id)
-        con.execute(
-            DISABLE_FEED, {"source_id": source_id, "reason": reason, "now": datetime.now(UTC)}
-        )
-        con.execute("COMMIT")
+        with transaction(con):
+            before = _state_before(con, source_id)
+            con.execute(
+                DISABLE_FEED,
+                {"source_id": source_id, "reason": reason, "now": datetime.now(UTC)},
+            )
     return before

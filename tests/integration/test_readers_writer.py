@@ -49,7 +49,7 @@ STUCK_LOAD = textwrap.dedent(
     from dyadwatch.settings import Settings
     import warehouse.load as load
 
-    real_scalar = load._scalar
+    real_scalar = load.scalar
 
     def scalar_then_stop(con, sql, params=None):
         value = real_scalar(con, sql, params)
@@ -59,7 +59,7 @@ STUCK_LOAD = textwrap.dedent(
             time.sleep(120)
         return value
 
-    load._scalar = scalar_then_stop
+    load.scalar = scalar_then_stop
     load.load_pending_batches(Settings.from_env({"DYADWATCH_HOME": sys.argv[1]}))
     print("committed", flush=True)
     """
