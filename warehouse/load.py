@@ -53,7 +53,7 @@ from warehouse.staging import (
     read_manifest,
     remove_batch,
 )
-from warehouse.stories import NEW_STAGED_ARTICLES_CTE, assign_stories
+from warehouse.stories import assign_stories
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +122,24 @@ COUNT_FETCH_FAILURES = "SELECT count(*) FROM stage_fetch_log WHERE NOT ok"
 
 COUNT_STAGED_ARTICLES = "SELECT count(DISTINCT article_id) FROM stage_articles"
 
-# The batch's new articles (not stored under the same id nor the same url; one row per id
-# and per url), chosen once: every insert below reads this choice.
-CREATE_BATCH_NEW_ARTICLES = (
-    "CREATE OR REPLACE TEMP TABLE batch_new_articles AS\n"
-    + NEW_STAGED_ARTICLES_CTE
-    + "SELECT row_no, article_id FROM new_staged"
+# The batch's new articles, chosen once (every insert below, and the story assignment,
+# read this choice): the first row per id, then per url, of those stored under neither.
+CREATE_BATCH_NEW_ARTICLES = """
+CREATE OR REPLACE TEMP TABLE batch_new_articles AS
+WITH first_by_id AS (
+    SELECT * FROM stage_articles
+    QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY row_no) = 1
+),
+first_by_url AS (
+    SELECT * FROM first_by_id
+    QUALIFY row_number() OVER (PARTITION BY url ORDER BY row_no) = 1
 )
+SELECT row_no, article_id FROM first_by_url AS s
+-- two anti-joins (each a hash join), not one on "same id OR same url" (a nested loop over
+-- every stored article)
+WHERE NOT EXISTS (SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id)
+  AND NOT EXISTS (SELECT 1 FROM articles AS a WHERE a.url = s.url)
+"""
 DROP_BATCH_NEW_ARTICLES = "DROP TABLE IF EXISTS batch_new_articles"
 
 INSERT_NEW_ARTICLES = """

@@ -89,14 +89,6 @@ def select_new_entries(settings: Settings, run_key: str) -> dict[str, int]:
     return summary
 
 
-def _count_lines(path: Path) -> int:
-    """Rows in a run file (its non-blank lines; none if absent), without parsing them."""
-    if not path.exists():
-        return 0
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
-
-
 def stage_run(settings: Settings, run_key: str) -> str:
     """Stage this run's records as one batch; returns its id."""
     files = RunFiles(settings.work_dir, run_key)
@@ -120,8 +112,8 @@ def stage_run(settings: Settings, run_key: str) -> str:
         "quotes": files.path("quotes"),
         "amounts": files.path("amounts"),
     }
-    entries = _count_lines(files.path("entries"))
-    new_entries = _count_lines(files.path("new_entries"))
+    entries = files.count("entries")
+    new_entries = files.count("new_entries")
     meta = {
         "run_key": run_key,
         "staged_at": datetime.now(UTC).isoformat(),

@@ -3,8 +3,8 @@
 The load is the one place that sees the whole warehouse, so it assigns them, inside the
 batch's transaction, before the new articles are inserted:
 
-1. the batch's new articles (the choice ``NEW_STAGED_ARTICLES_CTE`` makes, kept by the
-   load in ``batch_new_articles``) get a MinHash of their text (``extractors.stories``);
+1. the batch's new articles (the load's choice, kept in ``batch_new_articles``) get a
+   MinHash of their text (``extractors.stories``);
 2. their LSH band keys are looked up in ``article_lsh_bands``: every stored article
    sharing a band is a candidate, and the most similar candidate at or above the
    threshold gives its ``story_id``; none — the article starts its own story (its
@@ -31,35 +31,11 @@ import pyarrow as pa
 
 from extractors import stories
 
-# The staged articles the load will insert, as the CTE ``new_staged``: first row per id,
-# then per url, stored under neither.  ``warehouse.load.INSERT_NEW_ARTICLES`` inserts
-# exactly these rows, so story ids are assigned to the same articles.
-NEW_STAGED_ARTICLES_CTE = """
-WITH first_by_id AS (
-    SELECT * FROM stage_articles
-    QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY row_no) = 1
-),
-first_by_url AS (
-    SELECT * FROM first_by_id
-    QUALIFY row_number() OVER (PARTITION BY url ORDER BY row_no) = 1
-),
-new_staged AS (
-    -- two anti-joins (each a hash join), not one on "same id OR same url" (a nested loop
-    -- over every stored article)
-    SELECT * FROM first_by_url AS s
-    WHERE NOT EXISTS (SELECT 1 FROM articles AS a WHERE a.article_id = s.article_id)
-      AND NOT EXISTS (SELECT 1 FROM articles AS a WHERE a.url = s.url)
-)
-"""
-# ``warehouse.load`` keeps that choice in the temporary table batch_new_articles
-# (row_no, article_id) for the batch's transaction; the story assignment reads it.
+# The batch's new articles, as the load chose them (its temporary table
+# batch_new_articles), with the signature computed upstream; the text only where there is
+# none.  (stage_articles has every column of the Article record: minhash is NULL in a
+# batch staged before the extraction step computed it.)
 SELECT_NEW_STAGED_ARTICLES = """
-SELECT article_id, text FROM stage_articles
-SEMI JOIN batch_new_articles USING (row_no, article_id)
-ORDER BY row_no
-"""
-# the same, with the signature computed upstream; the text only where there is none
-SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH = """
 SELECT article_id, CASE WHEN minhash IS NULL THEN text END AS text, minhash
 FROM stage_articles
 SEMI JOIN batch_new_articles USING (row_no, article_id)
@@ -106,14 +82,11 @@ def _signature(text: str, stored: str | None) -> np.ndarray:
 def assign_stories(con: duckdb.DuckDBPyConnection, now: datetime) -> pa.Table:
     """Story ids of the new articles in ``stage_articles`` (article_id, story_id), each
     new comparable article indexed for later ones (see the module docstring)."""
-    has_minhash = "minhash" in con.sql("SELECT * FROM stage_articles LIMIT 0").columns
-    rows = con.execute(
-        SELECT_NEW_STAGED_ARTICLES_WITH_MINHASH if has_minhash else SELECT_NEW_STAGED_ARTICLES
-    ).fetchall()
+    rows = con.execute(SELECT_NEW_STAGED_ARTICLES).fetchall()
     new: list[tuple[str, np.ndarray | None, list[str]]] = []
     for row in rows:
         article_id, text = row[0], row[1] or ""
-        stored = row[2] if has_minhash else None
+        stored = row[2]
         # a signature computed upstream was computed for a comparable text only
         if not stored and not stories.is_comparable(text):
             new.append((article_id, None, []))
