@@ -52,7 +52,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import pyarrow as pa
 import pyarrow.json as pa_json
@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 
 # A staging place: a local directory, or a prefix on object storage (s3://, gs://, ...)
 Location: TypeAlias = "Path | ObjectStoragePath"
+
+T = TypeVar("T")
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"
@@ -170,18 +172,25 @@ def _chunk_rows(table: str) -> int:
     return CHUNK_ROWS_BY_TABLE.get(table, CHUNK_ROWS)
 
 
-def _row_chunks(table: str, rows: Iterable[Any]) -> Iterator[pa.Table]:
-    """Rows (an iterable: a run's file is read as it goes) as Arrow tables of
-    ``_chunk_rows(table)`` rows, so that only one chunk of rows is held at a time."""
+def _batches(table: str, items: Iterable[T]) -> Iterator[tuple[list[T], int]]:
+    """``items`` (read as they come) in lists of ``_chunk_rows(table)``, each with the
+    position of its first item; one empty list when there are none."""
     size, buffer, done = _chunk_rows(table), [], 0
-    for row in rows:
-        buffer.append(row)
+    for item in items:
+        buffer.append(item)
         if len(buffer) == size:
-            yield pa.Table.from_pylist(_normalise(table, buffer, done), SCHEMAS[table])
+            yield buffer, done
             done += len(buffer)
             buffer = []
     if buffer or not done:
-        yield pa.Table.from_pylist(_normalise(table, buffer, done), SCHEMAS[table])
+        yield buffer, done
+
+
+def _row_chunks(table: str, rows: Iterable[Any]) -> Iterator[pa.Table]:
+    """Rows (an iterable: a run's file is read as it goes) as Arrow tables of
+    ``_chunk_rows(table)`` rows, so that only one chunk of rows is held at a time."""
+    for buffer, first in _batches(table, rows):
+        yield pa.Table.from_pylist(_normalise(table, buffer, first), SCHEMAS[table])
 
 
 def _lines_to_arrow(table: str, lines: list[bytes], first: int) -> pa.Table:
@@ -189,6 +198,8 @@ def _lines_to_arrow(table: str, lines: list[bytes], first: int) -> pa.Table:
     parsing each row in Python); where it refuses a value (an empty time, a float for an
     int, an unknown column) the rows take the Python path, which gives the same table or
     the same error as rows handed in as dicts."""
+    if not lines:
+        return pa.Table.from_pylist([], SCHEMAS[table])
     data = b"".join(lines)
     try:
         arrow = pa_json.read_json(
@@ -204,24 +215,21 @@ def _lines_to_arrow(table: str, lines: list[bytes], first: int) -> pa.Table:
     return arrow.combine_chunks()
 
 
+def _json_lines(path: Path) -> Iterator[bytes]:
+    """The non-blank lines of a JSON-lines file, each ending in a newline (none if the file
+    is absent)."""
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.strip():
+                yield line if line.endswith(b"\n") else line + b"\n"
+
+
 def _json_lines_chunks(table: str, path: Path) -> Iterator[pa.Table]:
-    """A JSON-lines file (one row per line; blank lines skipped; an absent file has no
-    rows) in the same chunks as ``_row_chunks``."""
-    size, buffer, done = _chunk_rows(table), [], 0
-    if path.exists():
-        with path.open("rb") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                buffer.append(line if line.endswith(b"\n") else line + b"\n")
-                if len(buffer) == size:
-                    yield _lines_to_arrow(table, buffer, done)
-                    done += len(buffer)
-                    buffer = []
-    if buffer:
-        yield _lines_to_arrow(table, buffer, done)
-    elif not done:
-        yield pa.Table.from_pylist([], SCHEMAS[table])
+    """A JSON-lines file (one row per line) in the same chunks as ``_row_chunks``."""
+    for buffer, first in _batches(table, _json_lines(path)):
+        yield _lines_to_arrow(table, buffer, first)
 
 
 def _chunks(table: str, rows: Iterable[Any] | os.PathLike[str]) -> Iterator[pa.Table]:
