@@ -568,12 +568,14 @@ def _alias_key(alias: str) -> str:
 
 def _read_gazetteer(
     data: dict[str, Any], problems: list[str]
-) -> tuple[dict[str, Entity], list[Country], dict[str, set[str]]]:
-    """The dyad's countries and the gazetteer's entities of a parsed watch file (aliases
-    include each dyad country's name, adjectives and aliases), with each entity's
-    ``match_case`` aliases; what is wrong goes to ``problems``."""
+) -> tuple[dict[str, Entity], list[Country], list[tuple[str, Entity, bool]]]:
+    """The gazetteer's entities and the dyad's countries of a parsed watch file (aliases
+    include each dyad country's name, adjectives and aliases), and the aliases the matcher
+    is to learn: (alias, entity, case-sensitive?), an alias that is also another entity's
+    left out; what is wrong goes to ``problems``."""
     gazetteer: dict[str, Entity] = {}
-    match_cases: dict[str, set[str]] = {}
+    alias_terms: list[tuple[str, Entity, bool]] = []
+    alias_owner: dict[str, str] = {}
     raw_entities = data.get("gazetteer", [])
     if not isinstance(raw_entities, list) or not raw_entities:
         problems.append("gazetteer: expected a non-empty array of [[gazetteer]] tables")
@@ -643,7 +645,15 @@ def _read_gazetteer(
             note=e.get("note"),
         )
         gazetteer[eid] = entity
-        match_cases[eid] = set(_str_list(e.get("match_case"), f"{where}.match_case", problems))
+        match_case = set(_str_list(e.get("match_case"), f"{where}.match_case", problems))
+        for alias in aliases:
+            key = _alias_key(alias)
+            owner = alias_owner.get(key)
+            if owner is not None and owner != eid:
+                problems.append(f"{where}: alias {alias!r} is also an alias of {owner}")
+                continue
+            alias_owner[key] = eid
+            alias_terms.append((alias, entity, alias in match_case or _is_case_sensitive(alias)))
     for eid in extra_aliases:
         problems.append(f"dyad: entity_id {eid!r} is not in the gazetteer")
     for country in countries:
@@ -652,7 +662,16 @@ def _read_gazetteer(
             problems.append(
                 f"dyad {country.code}: entity {ent.entity_id} has country {ent.country}"
             )
-    return gazetteer, countries, match_cases
+    return gazetteer, countries, alias_terms
+
+
+def _read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """A watch file's bytes and its parsed TOML; ``WatchError`` when it is not UTF-8 TOML."""
+    data_bytes = Path(path).read_bytes()
+    try:
+        return data_bytes, tomllib.loads(data_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise WatchError(f"{path}: not valid UTF-8 TOML: {exc}") from exc
 
 
 def read_gazetteer(path: Path) -> list[Entity]:
@@ -660,10 +679,7 @@ def read_gazetteer(path: Path) -> list[Entity]:
     matcher (what the load needs to refresh ``entities``: a tenth of ``load_watch``'s time).
 
     Raises ``WatchError`` listing the gazetteer's problems, or ``FileNotFoundError``."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise WatchError(f"{path}: not valid UTF-8 TOML: {exc}") from exc
+    _, data = _read_toml(path)
     problems: list[str] = []
     gazetteer, _, _ = _read_gazetteer(data, problems)
     if problems:
@@ -679,11 +695,7 @@ def load_watch(path: Path) -> Watch:
     from extractors.tagger import TAGGER_CODE_VERSION  # the tagger imports this module
 
     path = Path(path)
-    data_bytes = path.read_bytes()
-    try:
-        data = tomllib.loads(data_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise WatchError(f"{path}: not valid UTF-8 TOML: {exc}") from exc
+    data_bytes, data = _read_toml(path)
     version = f"{TAGGER_CODE_VERSION}-{hashlib.sha256(data_bytes).hexdigest()[:10]}"
     problems: list[str] = []
     lexicon = Lexicon()
@@ -754,19 +766,9 @@ def load_watch(path: Path) -> Watch:
         guarded(lexicon.add_term, word, "negator", "after")
 
     # gazetteer
-    gazetteer, countries, match_cases = _read_gazetteer(data, problems)
-    alias_owner: dict[str, str] = {}
-    for eid, entity in gazetteer.items():
-        where = f"gazetteer[{eid}]"
-        for alias in entity.aliases:
-            key = _alias_key(alias)
-            owner = alias_owner.get(key)
-            if owner is not None and owner != eid:
-                problems.append(f"{where}: alias {alias!r} is also an alias of {owner}")
-                continue
-            alias_owner[key] = eid
-            cs = alias in match_cases[eid] or _is_case_sensitive(alias)
-            guarded(lexicon.add_term, alias, "entity", entity, cs)
+    gazetteer, countries, alias_terms = _read_gazetteer(data, problems)
+    for alias, entity, case_sensitive in alias_terms:
+        guarded(lexicon.add_term, alias, "entity", entity, case_sensitive)
 
     # categories
     categories: dict[str, Category] = {}
