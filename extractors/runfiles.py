@@ -141,8 +141,8 @@ class RunFiles:
 @functools.cache
 def _record_fields(cls: type) -> tuple[frozenset[str], frozenset[str]]:
     hints = get_type_hints(cls)
-    names = frozenset(f.name for f in dataclasses.fields(cls))
-    return names, frozenset(n for n, t in hints.items() if "datetime" in str(t))
+    stamps = frozenset(n for n, t in hints.items() if "datetime" in str(t))
+    return frozenset(_field_names(cls)), stamps
 
 
 def record_from_row(cls: type[T], row: dict[str, Any]) -> T:
@@ -171,10 +171,7 @@ class RowWriters:
         self.counts = dict.fromkeys(handles, 0)
 
     def write(self, name: str, row: Any) -> None:
-        fh = self._handles[name]
-        fh.write(as_line(row))
-        fh.write("\n")
-        self.counts[name] += 1
+        self.write_lines(name, [as_line(row)])
 
     def write_all(self, name: str, rows: Iterable[Any]) -> None:
         for row in rows:
