@@ -70,29 +70,26 @@ ON CONFLICT DO NOTHING
 """
 
 
-def _signature(text: str, stored: str | None) -> np.ndarray:
+def _signature(text: str, stored: str | None) -> np.ndarray | None:
+    """An article's signature: the one computed upstream (only ever for a comparable
+    text), else one computed here; None for a text too short to compare (or a stored
+    signature of another configuration whose text the select left out)."""
     if stored:
         try:
             return stories.from_hex(stored)
         except ValueError:
             pass  # not a signature of this configuration: compute it
-    return stories.signature_values(stories.signature_bytes(stories.minhash(text)))
+    return stories.signature_if_comparable(text)
 
 
 def assign_stories(con: duckdb.DuckDBPyConnection, now: datetime) -> pa.Table:
     """Story ids of the new articles in ``stage_articles`` (article_id, story_id), each
     new comparable article indexed for later ones (see the module docstring)."""
-    rows = con.execute(SELECT_NEW_STAGED_ARTICLES).fetchall()
     new: list[tuple[str, np.ndarray | None, list[str]]] = []
-    for row in rows:
-        article_id, text = row[0], row[1] or ""
-        stored = row[2]
-        # a signature computed upstream was computed for a comparable text only
-        if not stored and not stories.is_comparable(text):
-            new.append((article_id, None, []))
-            continue
-        signature = _signature(text, stored)
-        new.append((article_id, signature, stories.band_keys(signature)))
+    for article_id, text, stored in con.execute(SELECT_NEW_STAGED_ARTICLES).fetchall():
+        signature = _signature(text or "", stored)
+        bands = stories.band_keys(signature) if signature is not None else []
+        new.append((article_id, signature, bands))
 
     keys = pa.table(
         {
