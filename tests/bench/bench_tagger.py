@@ -37,6 +37,16 @@ BODY_CHARS = 5_000
 TARGET_PER_SECOND = 1_000
 
 
+def _filled(rng: random.Random, parts: list[str], pool: list[str]) -> str:
+    """``parts`` and then random texts of ``pool``, one a line, cut at BODY_CHARS."""
+    size = sum(len(p) for p in parts)
+    while size < BODY_CHARS:
+        more = rng.choice(pool)
+        parts.append(more)
+        size += len(more) + 1
+    return "\n".join(parts)[:BODY_CHARS]
+
+
 def build_corpus(n: int, seed: int = 5) -> list[tuple[str, str, str]]:
     """``n`` articles ``(id, title, text)`` of about BODY_CHARS characters each."""
     rng = random.Random(seed)
@@ -55,13 +65,8 @@ def build_corpus(n: int, seed: int = 5) -> list[tuple[str, str, str]]:
         lead = rng.choice(items)
         key = (lead.get("language") in {"ur", "fa"}, bool(lead["relevant"]))
         pool = pools.get(key) or pools[(False, True)]
-        body = [lead["text"]]
-        size = len(lead["text"])
-        while size < BODY_CHARS:
-            p = rng.choice(pool)
-            body.append(p)
-            size += len(p) + 1
-        corpus.append((f"bench-{i}", lead.get("title") or "", "\n".join(body)[:BODY_CHARS]))
+        text = _filled(rng, [lead["text"]], pool)
+        corpus.append((f"bench-{i}", lead.get("title") or "", text))
     return corpus
 
 
@@ -83,14 +88,9 @@ def build_news_corpus(n: int, seed: int = 11) -> list[tuple[str, str, str]] | No
     corpus = []
     for i in range(n):
         lead = rng.choice(relevant) if i % 2 == 0 else None
-        parts = [lead["text"]] if lead else []
-        size = sum(len(p) for p in parts)
-        while size < BODY_CHARS:
-            body = rng.choice(bodies)
-            parts.append(body)
-            size += len(body) + 1
-        title = lead["title"] if lead else parts[0].split("\n", 1)[0][:100]
-        corpus.append((f"news-{i}", title, "\n".join(parts)[:BODY_CHARS]))
+        text = _filled(rng, [lead["text"]] if lead else [], bodies)
+        title = lead["title"] if lead else text.split("\n", 1)[0][:100]
+        corpus.append((f"news-{i}", title, text))
     return corpus
 
 
