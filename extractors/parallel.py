@@ -47,7 +47,7 @@ def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
 
 
 def ordered_map(
-    fn: Callable[[T], R], items: Iterable[T], processes: int, chunksize: int = CHUNK
+    fn: Callable[[T], R], items: Iterable[T], processes: int, chunksize: int | None = None
 ) -> Iterator[R]:
     """``fn`` of every item, in the items' order, from ``processes`` processes.
 
@@ -57,6 +57,7 @@ def ordered_map(
     if processes <= 1:
         yield from map(fn, items)
         return
+    chunksize = chunksize or CHUNK  # read at call time (the tests set CHUNK small)
     pending: deque[Future[list[R]]] = deque()
     source = iter(items)
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=_pool_context())
