@@ -111,7 +111,7 @@ class Settings:
 
     @property
     def raw_dir(self) -> Path:
-        """Raw fetched pages, gzip-compressed, by sha256: ``raw/ab/cd/<sha256>.html.gz``."""
+        """Raw fetched pages, gzip-compressed, by sha256: ``raw/ab/<sha256>.html.gz``."""
         return self.home / "raw"
 
     @property

@@ -19,7 +19,7 @@ from extractors.extract import (
     judge,
 )
 from extractors.pages import FetchedPage
-from extractors.rawstore import RawPageMissing, load_raw, raw_path, store_raw
+from extractors.rawstore import RawPageMissing, load_raw, raw_path, raw_sha256, store_raw
 from extractors.runfiles import RunFiles
 
 URDU_PARAGRAPHS = [
@@ -185,7 +185,7 @@ def test_raw_pages_are_content_addressed_and_gzip(tmp_path) -> None:
     body = "<html><body><p>ایران و پاکستان</p></body></html>".encode()
     sha = store_raw(tmp_path, body)
     path = raw_path(tmp_path, sha)
-    assert path == tmp_path / sha[:2] / sha[2:4] / f"{sha}.html.gz"
+    assert path == tmp_path / sha[:2] / f"{sha}.html.gz"
     assert gzip.decompress(path.read_bytes()) == body
     first = path.read_bytes()
     assert store_raw(tmp_path, body) == sha and path.read_bytes() == first  # stored once
@@ -196,6 +196,19 @@ def test_raw_pages_are_content_addressed_and_gzip(tmp_path) -> None:
     path.write_bytes(gzip.compress(b"something else"))
     with pytest.raises(ValueError, match="does not match"):
         load_raw(tmp_path, sha)
+
+
+def test_raw_pages_in_the_earlier_two_level_layout_are_found_and_not_stored_again(
+    tmp_path,
+) -> None:
+    body = b"<html><body><p>Taftan crossing reopened</p></body></html>"
+    sha = raw_sha256(body)
+    legacy = tmp_path / sha[:2] / sha[2:4] / f"{sha}.html.gz"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(gzip.compress(body))
+    assert load_raw(tmp_path, sha) == body
+    assert store_raw(tmp_path, body) == sha
+    assert list(tmp_path.rglob("*.html.gz")) == [legacy]
 
 
 def test_extract_step_keeps_every_page_and_records_the_others(settings: Settings) -> None:
