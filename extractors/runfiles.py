@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import json
 import os
 import re
 import shutil
@@ -19,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, get_type_hints
+
+import orjson
 
 T = TypeVar("T")
 
@@ -36,10 +37,6 @@ def _default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return as_row(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-# one encoder for every line (json.dumps with these options builds a new one per call)
-_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False)
 
 
 @functools.cache
@@ -98,7 +95,7 @@ class RunFiles:
     def rows(self, name: str) -> Iterator[dict[str, Any]]:
         """The rows of one file as dicts; nothing if the file is absent."""
         for line in self.lines(name):
-            yield json.loads(line)
+            yield orjson.loads(line)
 
     def records(self, name: str, cls: type[T]) -> Iterator[T]:
         """The rows of one file rebuilt as ``cls`` (ISO datetimes parsed back)."""
@@ -156,10 +153,11 @@ def record_from_row(cls: type[T], row: dict[str, Any]) -> T:
 
 
 def as_line(row: Any) -> str:
-    """One row (a record or a dict) as the JSON text of a run-file line, without the newline."""
-    if dataclasses.is_dataclass(row):
-        row = as_row(row)
-    return _ENCODER.encode(row)
+    """One row (a record or a dict) as the JSON text of a run-file line, without the newline.
+
+    orjson writes records (dataclasses, datetimes as ISO 8601) itself, in a tenth of the
+    time of ``json``; ``_default`` takes what it does not know (sets)."""
+    return orjson.dumps(row, default=_default).decode()
 
 
 class RowWriters:
