@@ -230,10 +230,12 @@ def _looks_like_listing(text: str) -> bool:
     lines = [line for line in lines if not line.startswith("|")]
     if len(lines) < LISTING_MIN_LINES:
         return False
-    words = [len(_WORD_RE.findall(line)) for line in lines]
     sentences = sum(1 for line in lines if line.endswith(_SENTENCE_END))
+    if sentences > 0.2 * len(lines):  # an article's lines end as sentences: no need to count
+        return False
+    words = [len(_WORD_RE.findall(line)) for line in lines]
     short = sum(1 for n in words if n <= 12)
-    return max(words) < 40 and short >= 0.8 * len(lines) and sentences <= 0.2 * len(lines)
+    return max(words) < 40 and short >= 0.8 * len(lines)
 
 
 def page_status(text: str, html: str) -> tuple[str, str | None]:
