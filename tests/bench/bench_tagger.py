@@ -1,7 +1,7 @@
 """Tagger speed: articles of 5,000 characters tagged per second on one core.
 
     .venv/bin/python -m tests.bench.bench_tagger [--articles N] [--rounds R] [--profile]
-                                                 [--corpus dense|news|both]
+                                                 [--corpus dense|news|both] [--stages]
 
 Two fixed (seeded) corpora of N articles, each cut to 5,000 characters:
 
@@ -15,7 +15,10 @@ Two fixed (seeded) corpora of N articles, each cut to 5,000 characters:
 
 The full ``tag_article`` runs (relevance, signals, mentions, tone, quotes, amounts); the
 best of ``rounds`` timings (CPU time, what one core does) is reported.  The target is
-1,000 articles/s/core.
+1,000 articles/s/core.  ``--stages`` also prints the CPU milliseconds per article of the
+passes over the whole text (folding, sentence splitting, the lexicon scan; quotes and
+amounts, which only relevant articles get) and of the rest of ``tag_article`` (the title,
+relevance, mentions, signals, tone, directions): where a faster tagger has to win.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ import json
 import pstats
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from dyadwatch.watch import load_watch
+from dyadwatch.watch import Watch, fold, load_watch
 from extractors.eval_tagger import load_devset
-from extractors.tagger import tag_article
+from extractors.tagger import find_amounts, find_quotes, split_sentences, tag_article
 
 REPO = Path(__file__).resolve().parents[2]
 BODY_CHARS = 5_000
@@ -94,8 +98,47 @@ def build_news_corpus(n: int, seed: int = 11) -> list[tuple[str, str, str]] | No
     return corpus
 
 
+def _best_cpu_ms(rounds: int, n: int, work: Callable[[], object]) -> float:
+    """The best of ``rounds`` CPU times of ``work()``, in milliseconds per article."""
+    best = float("inf")
+    for _ in range(rounds):
+        c0 = time.process_time()
+        work()
+        best = min(best, time.process_time() - c0)
+    return 1_000 * best / n
+
+
+def stage_times(
+    corpus: list[tuple[str, str, str]], watch: Watch, rounds: int = 3
+) -> dict[str, float]:
+    """CPU milliseconds per article of the parts of ``tag_article`` (see the module doc);
+    ``rest`` is the whole minus the others."""
+    n = len(corpus)
+    texts = [text for _, _, text in corpus]
+    lows = [fold(text) for text in texts]
+    relevant = [text for *item, text in corpus if tag_article(*item, text, watch).relevant]
+    scan = watch.lexicon.scan
+    times = {
+        "fold": _best_cpu_ms(rounds, n, lambda: [fold(t) for t in texts]),
+        "sentences": _best_cpu_ms(rounds, n, lambda: [split_sentences(t) for t in texts]),
+        "scan": _best_cpu_ms(
+            rounds, n, lambda: [scan(t, low) for t, low in zip(texts, lows, strict=True)]
+        ),
+        "quotes": _best_cpu_ms(rounds, n, lambda: [find_quotes(t, "", "") for t in relevant]),
+        "amounts": _best_cpu_ms(rounds, n, lambda: [find_amounts(t, "", "") for t in relevant]),
+    }
+    whole = _best_cpu_ms(rounds, n, lambda: [tag_article(*item, watch) for item in corpus])
+    times["rest"] = whole - sum(times.values())
+    times["tag_article"] = whole
+    return {name: round(ms, 3) for name, ms in times.items()}
+
+
 def run(
-    n: int = 1_000, rounds: int = 3, profile: bool = False, corpus_name: str = "dense"
+    n: int = 1_000,
+    rounds: int = 3,
+    profile: bool = False,
+    corpus_name: str = "dense",
+    stages: bool = False,
 ) -> float:
     watch = load_watch(REPO / "seeds" / "watch.toml")
     corpus = build_corpus(n) if corpus_name == "dense" else build_news_corpus(n)
@@ -127,6 +170,9 @@ def run(
         f"{n} articles of {chars:,.0f} chars, {relevant} relevant; best of {rounds}); "
         f"target {TARGET_PER_SECOND:,}/s"
     )
+    if stages:
+        parts = stage_times(corpus, watch, rounds)
+        print(f"tagger ({corpus_name}) CPU ms per article: " + json.dumps(parts))
     return rate
 
 
@@ -136,9 +182,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--corpus", choices=["dense", "news", "both"], default="both")
+    parser.add_argument(
+        "--stages", action="store_true", help="also print CPU ms per article of each part"
+    )
     args = parser.parse_args()
     for name in ("dense", "news") if args.corpus == "both" else (args.corpus,):
-        run(args.articles, args.rounds, args.profile, name)
+        run(args.articles, args.rounds, args.profile, name, args.stages)
 
 
 if __name__ == "__main__":
