@@ -19,6 +19,13 @@ def stable_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def row_id(*parts: object) -> str:
+    """The id of a tagged row (signal, mention, quote, amount) from its key parts: the
+    ``stable_id`` of the parts joined by '|', the same value the load computes in SQL
+    (``substr(sha256(a || '|' || b || ...), 1, 16)``) for a row staged without one."""
+    return stable_id("|".join(str(part) for part in parts))
+
+
 @dataclass
 class Source:
     """A feed or seed that monitoring starts from (a row of ``sources``)."""
@@ -153,6 +160,9 @@ class Signal:
     # | 'verbal_conflict' | 'material_conflict' (None: derived from category and tone on load)
     direction: str = "undirected"
     quad_class: str | None = None
+    # row_id(article_id, category, start, tagger_version), set by the tag step's workers so
+    # the load (the single writer) need not hash every row; None: the load computes it
+    signal_id: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,6 +181,7 @@ class Mention:
     start: int
     end: int
     tagger_version: str
+    mention_id: str | None = None  # row_id(article_id, entity_id, start, tagger_version)
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,6 +197,7 @@ class Quote:
     start: int  # char offsets of the quoted words in the article text
     end: int
     tagger_version: str
+    quote_id: str | None = None  # row_id(article_id, start, tagger_version)
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,6 +216,7 @@ class Amount:
     end: int
     target_year: int | None = None  # "by 2028"
     tagger_version: str = ""
+    amount_id: str | None = None  # row_id(article_id, start, tagger_version)
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -226,6 +239,18 @@ class TagResult:
     @property
     def categories(self) -> list[str]:
         return sorted({s.category for s in self.signals})
+
+    def set_row_ids(self) -> None:
+        """Give every signal, mention, quote and amount its ``row_id`` (the ids the
+        warehouse keys them by), so the writer of the warehouse need not hash each row."""
+        for s in self.signals:
+            s.signal_id = row_id(s.article_id, s.category, s.start, s.tagger_version)
+        for m in self.mentions:
+            m.mention_id = row_id(m.article_id, m.entity_id, m.start, m.tagger_version)
+        for q in self.quotes:
+            q.quote_id = row_id(q.article_id, q.start, q.tagger_version)
+        for a in self.amounts:
+            a.amount_id = row_id(a.article_id, a.start, a.tagger_version)
 
 
 @dataclass

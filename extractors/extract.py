@@ -333,7 +333,7 @@ def _trafilatura(
     for field in ("title", "author", "url", "sitename", "date", "pagetype"):
         setattr(doc, field, getattr(metadata, field))
     if swapped:
-        for field in ("text", "title", "author", "sitename", "description"):
+        for field in ("text", "title", "author", "sitename"):
             setattr(doc, field, _restore_joiners(getattr(doc, field), swapped))
     return doc
 

@@ -853,6 +853,7 @@ def _tag_line(
     article.tone_score = result.tone_score
     article.tone = result.tone
     article.tagger_version = result.tagger_version
+    result.set_row_ids()
     return result.relevant, {
         "tagged_articles": [as_line(article)],
         "signals": [as_line(x) for x in result.signals],

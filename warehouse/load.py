@@ -165,7 +165,9 @@ COUNT_NEW_ARTICLES = "SELECT count(*) FROM batch_new_articles"
 
 # The tagged tables have no primary key (migration 0011: the index made the batch's insert
 # and commit four times slower); each insert keeps one row per id of the rows it inserts,
-# the first in the batch, as ON CONFLICT DO NOTHING on the key did.
+# the first in the batch, as ON CONFLICT DO NOTHING on the key did.  The ids come with the
+# rows (the tag step's workers hash them: ``TagResult.set_row_ids``); a batch staged
+# before they did gets them computed here, by the same formula.
 INSERT_SIGNALS = """
 INSERT INTO signals
     (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
@@ -174,8 +176,8 @@ SELECT signal_id, article_id, category, score, tone_score, evidence, start, "end
        tagger_version, $batch_id, coalesce(direction, 'undirected'),
        coalesce(quad_class, signal_quad_class(category, tone_score))
 FROM (
-    SELECT *, substr(sha256(article_id || '|' || category || '|' || start || '|'
-                            || tagger_version), 1, 16) AS signal_id
+    SELECT * REPLACE (coalesce(signal_id, substr(sha256(article_id || '|' || category
+                              || '|' || start || '|' || tagger_version), 1, 16)) AS signal_id)
     FROM stage_signals
     WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 )
@@ -189,8 +191,8 @@ INSERT INTO mentions
 SELECT mention_id, article_id, entity_id, kind, name, country, surface, start, "end",
        tagger_version, $batch_id
 FROM (
-    SELECT *, substr(sha256(article_id || '|' || entity_id || '|' || start || '|'
-                            || tagger_version), 1, 16) AS mention_id
+    SELECT * REPLACE (coalesce(mention_id, substr(sha256(article_id || '|' || entity_id
+                              || '|' || start || '|' || tagger_version), 1, 16)) AS mention_id)
     FROM stage_mentions
     WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 )
@@ -202,8 +204,8 @@ INSERT INTO quotes
     (quote_id, article_id, speaker, text, start, "end", tagger_version, batch_id)
 SELECT quote_id, article_id, speaker, text, start, "end", tagger_version, $batch_id
 FROM (
-    SELECT *, substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16)
-              AS quote_id
+    SELECT * REPLACE (coalesce(quote_id, substr(sha256(article_id || '|' || start || '|'
+                              || tagger_version), 1, 16)) AS quote_id)
     FROM stage_quotes
     WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 )
@@ -217,8 +219,8 @@ INSERT INTO amounts
 SELECT amount_id, article_id, kind, value, unit, text, start, "end", target_year,
        tagger_version, $batch_id
 FROM (
-    SELECT *, substr(sha256(article_id || '|' || start || '|' || tagger_version), 1, 16)
-              AS amount_id
+    SELECT * REPLACE (coalesce(amount_id, substr(sha256(article_id || '|' || start || '|'
+                              || tagger_version), 1, 16)) AS amount_id)
     FROM stage_amounts
     WHERE article_id IN (SELECT article_id FROM batch_new_articles)
 )

@@ -61,15 +61,14 @@ DELETE_OLD = {
 
 # one row per id of the rows inserted (the tables have no key since migration 0011; the
 # article's old rows were deleted first, in the same transaction); among rows of one id
-# the choice is fixed by the other columns, so a re-tag always keeps the same one
+# the choice is fixed by the other columns, so a re-tag always keeps the same one.  The
+# ids are the records' (``TagResult.set_row_ids`` in ``tag_for_swap``)
 INSERT_SIGNALS = """
 INSERT INTO signals
     (signal_id, article_id, category, score, tone_score, evidence, start, "end", cue,
      tagger_version, batch_id, direction, quad_class)
-SELECT substr(sha256(s.article_id || '|' || s.category || '|' || s.start || '|'
-                     || s.tagger_version), 1, 16) AS signal_id,
-       s.article_id, s.category, s.score, s.tone_score, s.evidence, s.start, s."end", s.cue,
-       s.tagger_version, a.batch_id, coalesce(s.direction, 'undirected'),
+SELECT s.signal_id, s.article_id, s.category, s.score, s.tone_score, s.evidence, s.start,
+       s."end", s.cue, s.tagger_version, a.batch_id, coalesce(s.direction, 'undirected'),
        coalesce(s.quad_class, signal_quad_class(s.category, s.tone_score))
 FROM retag_signals AS s JOIN articles AS a USING (article_id)
 QUALIFY row_number() OVER (PARTITION BY signal_id ORDER BY s."end", s.cue, s.score DESC) = 1
@@ -79,10 +78,8 @@ INSERT_MENTIONS = """
 INSERT INTO mentions
     (mention_id, article_id, entity_id, kind, name, country, surface, start, "end",
      tagger_version, batch_id)
-SELECT substr(sha256(m.article_id || '|' || m.entity_id || '|' || m.start || '|'
-                     || m.tagger_version), 1, 16) AS mention_id,
-       m.article_id, m.entity_id, m.kind, m.name, m.country, m.surface, m.start, m."end",
-       m.tagger_version, a.batch_id
+SELECT m.mention_id, m.article_id, m.entity_id, m.kind, m.name, m.country, m.surface,
+       m.start, m."end", m.tagger_version, a.batch_id
 FROM retag_mentions AS m JOIN articles AS a USING (article_id)
 QUALIFY row_number() OVER (PARTITION BY mention_id ORDER BY m."end", m.surface) = 1
 """
@@ -90,9 +87,7 @@ QUALIFY row_number() OVER (PARTITION BY mention_id ORDER BY m."end", m.surface) 
 INSERT_QUOTES = """
 INSERT INTO quotes
     (quote_id, article_id, speaker, text, start, "end", tagger_version, batch_id)
-SELECT substr(sha256(q.article_id || '|' || q.start || '|' || q.tagger_version), 1, 16)
-           AS quote_id,
-       q.article_id, q.speaker, q.text, q.start, q."end", q.tagger_version, a.batch_id
+SELECT q.quote_id, q.article_id, q.speaker, q.text, q.start, q."end", q.tagger_version, a.batch_id
 FROM retag_quotes AS q JOIN articles AS a USING (article_id)
 QUALIFY row_number() OVER (PARTITION BY quote_id ORDER BY q."end", q.speaker) = 1
 """
@@ -101,9 +96,7 @@ INSERT_AMOUNTS = """
 INSERT INTO amounts
     (amount_id, article_id, kind, value, unit, text, start, "end", target_year,
      tagger_version, batch_id)
-SELECT substr(sha256(x.article_id || '|' || x.start || '|' || x.tagger_version), 1, 16)
-           AS amount_id,
-       x.article_id, x.kind, x.value, x.unit, x.text, x.start, x."end", x.target_year,
+SELECT x.amount_id, x.article_id, x.kind, x.value, x.unit, x.text, x.start, x."end", x.target_year,
        x.tagger_version, a.batch_id
 FROM retag_amounts AS x JOIN articles AS a USING (article_id)
 QUALIFY row_number() OVER (PARTITION BY amount_id ORDER BY x."end", x.text) = 1
@@ -213,6 +206,7 @@ def tag_for_swap(
     found: dict[str, list[dict[str, Any]]] = {t: [] for t in RETAGGED_TABLES}
     for article_id, title, text, language in rows:
         result = tag_article(article_id, title, text or "", watch, language=language)
+        result.set_row_ids()
         results.append(
             {
                 "article_id": article_id,

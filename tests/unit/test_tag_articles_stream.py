@@ -53,6 +53,7 @@ def test_tag_articles_writes_what_whole_lists_would(settings: Settings) -> None:
         article.relevant, article.relevance = result.relevant, result.relevance
         article.tone_score, article.tone = result.tone_score, result.tone
         article.tagger_version = result.tagger_version
+        result.set_row_ids()
         tagged.append(article)
         for name in NAMES[1:]:
             rows[name].extend(getattr(result, name))

@@ -284,6 +284,50 @@ def test_duplicate_rows_inside_one_batch_are_stored_once(settings: Settings) -> 
         con.close()
 
 
+def test_row_ids_from_the_tag_step_are_the_ones_the_load_would_compute(
+    settings: Settings,
+) -> None:
+    # one article's rows carry their ids (TagResult.set_row_ids, as the tag step's workers
+    # set them), the other's do not (a batch staged before they did): every stored id must
+    # be the load's own formula either way
+    with_ids, without = article("https://www.dawn.com/news/1"), article("https://x.ir/خبر/2")
+    tables = batch_tables(with_ids, without)
+    tagged = {}
+    for a in (with_ids, without):
+        result = records.TagResult(True, 0.8, 3.0, "cooperation", "tag-1")
+        result.signals = [signal(a), signal(a, "energy", start=5)]
+        result.mentions = [mention(a), mention(a, "زاهدان")]
+        result.quotes = [records.Quote(a.article_id, "Dar", "we agreed", 3, 12, "tag-1")]
+        result.amounts = [
+            records.Amount(a.article_id, "money", 5e9, "USD", "$5 billion", 20, 30, 2028, "tag-1")
+        ]
+        if a is with_ids:
+            result.set_row_ids()
+            assert result.signals[0].signal_id and result.amounts[0].amount_id
+        tagged[a.article_id] = result
+    for table in ("signals", "mentions", "quotes", "amounts"):
+        tables[table] = [row.to_row() for r in tagged.values() for row in getattr(r, table)]
+    stage_batch(settings.staging_dir, "run-1", tables, {})
+    assert load_pending_batches(settings).signals == 4
+    formulas = {
+        "signals": ("signal_id", "article_id || '|' || category || '|' || start"),
+        "mentions": ("mention_id", "article_id || '|' || entity_id || '|' || start"),
+        "quotes": ("quote_id", "article_id || '|' || start"),
+        "amounts": ("amount_id", "article_id || '|' || start"),
+    }
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        for table, (id_column, key) in formulas.items():
+            # table and column names are constants of this test
+            rows, wrong = con.execute(
+                f"SELECT count(*), count(*) FILTER ({id_column} <> substr(sha256({key} "
+                f"|| '|' || tagger_version), 1, 16)) FROM {table}"
+            ).fetchone()
+            assert (rows, wrong) == (4 if table in ("signals", "mentions") else 2, 0), table
+    finally:
+        con.close()
+
+
 def test_a_corrupt_batch_leaves_the_warehouse_unchanged_and_stays_staged(
     settings: Settings,
 ) -> None:
