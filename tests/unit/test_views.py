@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from warehouse.db import connect, view_files
-from warehouse.load import UPSERT_ARTICLE_SIGNAL_SUMMARY
+from warehouse.load import UPSERT_ARTICLE_CATEGORY_COUNTS, UPSERT_ARTICLE_SIGNAL_SUMMARY
 
 D0 = date(2026, 3, 2)  # a Monday
 
@@ -73,13 +73,11 @@ def add_signals(con, article_id: str, category: str, n: int) -> None:
 
 
 def refresh_counts(con) -> None:
-    """What the load does after inserting signals (warehouse/load.py): the per-category
-    counts, then the per-article summary from them."""
-    con.execute(
-        "INSERT INTO article_category_counts SELECT article_id, category, count(*) "
-        "FROM signals GROUP BY ALL ON CONFLICT DO UPDATE SET n_signals = excluded.n_signals"
-    )
-    con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY, {"batch_id": "b1"})
+    """What the load does after inserting a batch's signals (warehouse/load.py): the
+    per-category counts and the per-article summary, from the batch's signals (here: all)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE batch_signals AS SELECT * FROM signals")
+    con.execute(UPSERT_ARTICLE_CATEGORY_COUNTS)
+    con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY)
 
 
 def test_every_view_file_has_a_header_and_the_docs_describe_every_view() -> None:

@@ -324,6 +324,19 @@ def test_row_ids_from_the_tag_step_are_the_ones_the_load_would_compute(
                 f"|| '|' || tagger_version), 1, 16)) FROM {table}"
             ).fetchone()
             assert (rows, wrong) == (4 if table in ("signals", "mentions") else 2, 0), table
+        # the per-article counts the load keeps are those of the stored signals
+        recount = (
+            "SELECT article_id, category, count(*) FROM signals GROUP BY ALL "
+            "EXCEPT SELECT article_id, category, n_signals FROM article_category_counts"
+        )
+        assert con.execute(recount).fetchall() == []
+        summaries = con.execute(
+            "SELECT article_id, categories, category_signals, n_signals "
+            "FROM article_signal_summary ORDER BY article_id"
+        ).fetchall()
+        assert summaries == sorted(
+            (a.article_id, ["energy", "trade_economy"], [1, 1], 2) for a in (with_ids, without)
+        )
     finally:
         con.close()
 
