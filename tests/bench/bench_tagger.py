@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dyadwatch.watch import Watch, fold, load_watch
+from extractors import direction
 from extractors.eval_tagger import load_devset
 from extractors.tagger import find_amounts, find_quotes, split_sentences, tag_article
 
@@ -133,6 +134,30 @@ def stage_times(
     return {name: round(ms, 3) for name, ms in times.items()}
 
 
+def _timed(
+    corpus: list[tuple[str, str, str]], watch: Watch, rounds: int, fresh: bool
+) -> tuple[float, float, int]:
+    """The best wall and CPU seconds of tagging ``corpus``, and how many were relevant.
+
+    Both corpora are built from a few hundred texts, so their sentences recur far more
+    often than in the news; ``fresh`` empties the tagger's per-sentence cache (who acts on
+    whom, ``direction._direction``) before each article, as if every sentence were new:
+    the figure the target is judged on.  The caches of words and cues stay warm, as they
+    do in a long run."""
+    best = best_cpu = float("inf")
+    relevant = 0
+    for _ in range(rounds):
+        t0, c0 = time.perf_counter(), time.process_time()
+        relevant = 0
+        for aid, title, text in corpus:
+            if fresh:
+                direction._direction.cache_clear()
+            relevant += tag_article(aid, title, text, watch).relevant
+        best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    return best, best_cpu, relevant
+
+
 def run(
     n: int = 1_000,
     rounds: int = 3,
@@ -154,22 +179,20 @@ def run(
             tag_article(aid, title, text, watch)
         prof.disable()
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
-    best = best_cpu = float("inf")
-    relevant = 0
-    for _ in range(rounds):
-        t0, c0 = time.perf_counter(), time.process_time()
-        relevant = sum(tag_article(aid, title, text, watch).relevant for aid, title, text in corpus)
-        best = min(best, time.perf_counter() - t0)
-        best_cpu = min(best_cpu, time.process_time() - c0)
-    rate = n / best
     chars = sum(len(text) for _, _, text in corpus) / n
-    # CPU time: what one core does, even when other processes share the machine
-    print(
-        f"tagger ({corpus_name}): {rate:,.0f} articles/s on one core "
-        f"({n / best_cpu:,.0f}/s of CPU time; "
-        f"{n} articles of {chars:,.0f} chars, {relevant} relevant; best of {rounds}); "
-        f"target {TARGET_PER_SECOND:,}/s"
-    )
+    for fresh in (True, False):
+        best, best_cpu, relevant = _timed(corpus, watch, rounds, fresh)
+        rate = n / best
+        if fresh:
+            fresh_rate = rate
+        # CPU time: what one core does, even when other processes share the machine
+        print(
+            f"tagger ({corpus_name}, {'every sentence new' if fresh else 'warm caches'}): "
+            f"{rate:,.0f} articles/s on one core ({n / best_cpu:,.0f}/s of CPU time; "
+            f"{n} articles of {chars:,.0f} chars, {relevant} relevant; best of {rounds}); "
+            f"target {TARGET_PER_SECOND:,}/s"
+        )
+    rate = fresh_rate
     if stages:
         parts = stage_times(corpus, watch, rounds)
         print(f"tagger ({corpus_name}) CPU ms per article: " + json.dumps(parts))
