@@ -18,10 +18,15 @@ matching is precompiled by ``dyadwatch.watch.load_watch``.  What it does:
    article with no signal and no cue between the sides needs stronger evidence.
 5. One signal per (category, sentence) with a cue, scored 0..1 (higher when the sentence
    names both sides), toned -10..+10 from the category/cue default moved by tone words;
-   the strongest few per category are kept.
+   the strongest few per category are kept.  A passing mention is no topic: a category
+   found in one sentence only -- neither the lead nor named in the title -- where another
+   category's signal is stronger.  A short article carries at most MAX_CATEGORIES
+   categories (its main topics).
 6. Article tone: the mean of the sentences with signals (each at its signals' score-
-   weighted tone, weighted by its best score), the title's tone (a headline says what the
-   story is about) and the tone words of other sentences naming a side.
+   weighted tone, weighted by its best score, clipped to SENTENCE_TONE_CLIP), the title's
+   tone (a headline says what the story is about) and the tone words of other sentences
+   naming a side.  Passing mentions and categories beyond the main topics still count in
+   the tone: they are what happened, only not what the story is about.
 
 The title adds to relevance and tone, never to signals: every offset indexes ``text``.
 """
@@ -58,7 +63,7 @@ from extractors.runfiles import RunFiles, as_line, record_from_row
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-5"
+TAGGER_CODE_VERSION = "tagger-6"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
@@ -76,7 +81,14 @@ NO_SIGNAL_MARGIN = 0.05
 # an article with strong signals both ways (tone.labels.mixed_strength) is mixed down to this
 # tone: conflict cues (-9 for a clash) outweigh cooperation cues (+5 for an agreement) in the
 # mean, so "ambassadors return after the strikes" would read as conflict
-MIXED_CONFLICT_BELOW = -2.0
+MIXED_CONFLICT_BELOW = -3.0
+# a sentence's tone counts in the article tone at most this far from 0: a story is cooperation
+# or conflict by how much of it goes each way, not by how violent its worst sentence is
+SENTENCE_TONE_CLIP = 4.0
+# an analyst tags a short story's main topics, rarely more than three: the categories with the
+# most evidence (the sum of their signals' scores) are kept (a long article -- over
+# LONG_ARTICLE_SENTENCES -- may cover more)
+MAX_CATEGORIES = 3
 # weight in the article tone of the title's tone (a sentence with signals: their best score,
 # which is higher when it names both sides)
 TITLE_TONE_WEIGHT = 1.0
@@ -279,14 +291,17 @@ def _noisy_or(probabilities: list[float]) -> float:
     return 1.0 - p
 
 
-def _read_title(watch: Watch, title: str) -> tuple[float, float | None]:
-    """The title's relevance evidence, and its tone (None: no cue or tone word in it).
+def _read_title(watch: Watch, title: str) -> tuple[float, float | None, set[str]]:
+    """The title's relevance evidence, its tone (None: no cue or tone word in it) and the
+    categories it has a cue of.
 
     A headline states what the story is about, so its tone counts in the article's tone
-    (TITLE_TONE_WEIGHT): "Traders complain of losses as Iran raises tariffs".
+    (TITLE_TONE_WEIGHT): "Traders complain of losses as Iran raises tariffs"; and a category
+    it names is no passing mention in the body.
     """
     hits = watch.lexicon.scan(title)
-    return _title_evidence(watch, hits), _title_tone(watch, title, hits)
+    categories = {h.data[0] for h in hits if h.role == "cue"}
+    return _title_evidence(watch, hits), _title_tone(watch, title, hits), categories
 
 
 def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
@@ -658,7 +673,9 @@ def tag_article(
 
     # -- relevance -------------------------------------------------------------------
     evidence: list[float] = []
-    title_ev, title_tone = _read_title(watch, title) if title else (0.0, None)
+    title_ev, title_tone, title_categories = (
+        _read_title(watch, title) if title else (0.0, None, set())
+    )
     if title_ev:
         evidence.append(title_ev)
     n_strong = n_weak = 0
@@ -729,6 +746,14 @@ def tag_article(
             score = round(min(1.0, score + side_score), 3)
             candidates.setdefault(category, []).append((score, a, b, tone, cue.start, cue.end))
     signals: list[Signal] = []
+    passing: list[Signal] = []  # passing mentions: no category, but part of the tone
+    # the strongest signal of each sentence: what the sentence is about
+    sentence_best: dict[int, float] = {}
+    for items in candidates.values():
+        for item in items:
+            if item[0] > sentence_best.get(item[1], 0.0):
+                sentence_best[item[1]] = item[0]
+    lead = sentences[0][0] if sentences else -1
     for category, items in candidates.items():
         # the article carries a category only on strong enough evidence
         floor = categories[category].min_score
@@ -739,6 +764,33 @@ def tag_article(
         # a strong one (a specific cue in a sentence naming both sides)
         if n_sent > LONG_ARTICLE_SENTENCES and best < STRONG_SIGNAL:
             if sum(1 for item in items if item[0] >= floor) < 2:
+                continue
+        # a passing mention: the category's one signal is not strong (STRONG_SIGNAL), its
+        # sentence is not the lead, the title does not name the category, and the sentence
+        # is about something else (another category's signal in it is stronger):
+        # "..., the Iranian consulate said" in a story about relief goods
+        if category not in title_categories:
+            above = [item for item in items if item[0] >= floor]
+            single = above[0] if len(above) == 1 else None
+            if (
+                single
+                and single[1] != lead
+                and single[0] < min(STRONG_SIGNAL, sentence_best[single[1]])
+            ):
+                score, a, b, tone, cs, ce = single
+                passing.append(
+                    Signal(
+                        article_id,
+                        category,
+                        score,
+                        round(tone, 2),
+                        text[a:b],
+                        a,
+                        b,
+                        text[cs:ce],
+                        version,
+                    )
+                )
                 continue
         items.sort(key=_by_score_then_start)
         for score, a, b, tone, cs, ce in items[: rs.max_signals_per_category]:
@@ -755,6 +807,15 @@ def tag_article(
                     version,
                 )
             )
+    # everything that happened counts in the tone, the main topics only in the categories
+    tone_signals = signals + passing
+    evidence_of: dict[str, float] = {}
+    for sig in signals:
+        evidence_of[sig.category] = evidence_of.get(sig.category, 0.0) + sig.score
+    if n_sent <= LONG_ARTICLE_SENTENCES and len(evidence_of) > MAX_CATEGORIES:
+        ranked = sorted(evidence_of, key=lambda c: (-evidence_of[c], c))
+        main_topics = set(ranked[:MAX_CATEGORIES])
+        signals = [sig for sig in signals if sig.category in main_topics]
     signals.sort(key=lambda sig: (sig.start, sig.category))
     if not signals and not cue_between_sides and relevance < NO_SIGNAL_RELEVANCE:
         # both sides named, but nothing of any category happens between them: a writer
@@ -771,14 +832,14 @@ def tag_article(
     # one sentence count once, at their score-weighted tone ("talks on trade, energy and
     # the border" is one event, not three).
     by_sentence: dict[int, list[Signal]] = {}
-    for sig in signals:
+    for sig in tone_signals:
         by_sentence.setdefault(sig.start, []).append(sig)
     weight = total = 0.0
     for sigs in by_sentence.values():
         scores = sum(sig.score for sig in sigs)
         sentence_tone = sum(sig.tone_score * sig.score for sig in sigs) / scores
         w = max(sig.score for sig in sigs)
-        total += w * sentence_tone
+        total += w * max(-SENTENCE_TONE_CLIP, min(SENTENCE_TONE_CLIP, sentence_tone))
         weight += w
     if title_tone is not None:
         total += TITLE_TONE_WEIGHT * title_tone
@@ -791,8 +852,8 @@ def tag_article(
             weight += SENTENCE_TONE_WEIGHT
     tone_score = total / weight if weight else 0.0
     tone_score = round(tone_score, 2)
-    strong_coop = any(sig.tone_score >= tone_cfg.mixed_strength for sig in signals)
-    strong_conflict = any(sig.tone_score <= -tone_cfg.mixed_strength for sig in signals)
+    strong_coop = any(sig.tone_score >= tone_cfg.mixed_strength for sig in tone_signals)
+    strong_conflict = any(sig.tone_score <= -tone_cfg.mixed_strength for sig in tone_signals)
     both_ways = strong_coop and strong_conflict
     if tone_score > tone_cfg.cooperation_above:
         label = "cooperation"

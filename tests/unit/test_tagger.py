@@ -9,7 +9,7 @@ import pytest
 
 from dyadwatch.records import TagResult
 from dyadwatch.watch import Watch, load_watch
-from extractors.tagger import split_sentences, tag_article
+from extractors.tagger import MAX_CATEGORIES, split_sentences, tag_article
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCH_FILE = ROOT / "seeds" / "watch.toml"
@@ -494,12 +494,49 @@ def test_signals_of_one_sentence_count_once_in_the_article_tone(watch: Watch) ->
     # the story, not a third of it
     text = (
         "Iran and Pakistan signed a memorandum of understanding on barter trade on Monday. "
-        "Iranian and Pakistani border forces exchanged fire near Panjgur on Tuesday."
-    )
+        "Iranian and Pakistani troops exchanged fire near Panjgur on Tuesday."
+    )  # three categories: a short story keeps at most MAX_CATEGORIES of them
     result = tag(watch, text)
     first = [s for s in result.signals if s.start == 0]
     assert len({s.category for s in first}) >= 2
     assert result.tone_score < sum(s.tone_score for s in result.signals) / len(result.signals)
+
+
+RELIEF_STORY = (
+    "Iran sent 40 trucks of relief goods to flood victims in Pakistan's Balochistan on Monday. "
+    "The tents and food packages were handed over at Taftan, the Iranian consulate in Quetta said."
+)
+
+
+def test_a_passing_mention_is_no_category(watch: Watch) -> None:
+    # the consulate only says what happened: the sentence is about relief, not diplomacy
+    result = tag(watch, RELIEF_STORY, "Iran sends relief goods to flood-hit Balochistan")
+    assert result.categories == ["humanitarian"]
+
+
+def test_a_category_in_the_title_or_the_lead_is_no_passing_mention(watch: Watch) -> None:
+    titled = tag(watch, RELIEF_STORY, "Iranian consulate hands over relief goods for Balochistan")
+    assert {"diplomacy", "humanitarian"} <= set(titled.categories)
+    lead = (
+        "The Iranian consulate in Quetta said on Monday that Iran had sent 40 trucks of relief "
+        "goods to flood victims in Pakistan's Balochistan. The tents and food packages were "
+        "handed over at Taftan."
+    )
+    assert {"diplomacy", "humanitarian"} <= set(tag(watch, lead, "Relief goods").categories)
+
+
+def test_a_short_story_keeps_its_main_topics_and_a_long_one_more(watch: Watch) -> None:
+    text = (
+        "Iran and Pakistan signed a memorandum of understanding on barter trade on Monday. "
+        "Iranian and Pakistani border forces exchanged fire near Panjgur on Tuesday."
+    )
+    short = tag(watch, text)
+    assert len(set(short.categories)) == MAX_CATEGORIES
+    days = " ".join(f"Residents said market day {i} went ahead as usual." for i in range(8))
+    long = tag(watch, f"{text} {days}")
+    assert set(short.categories) < set(long.categories)
+    # what the short story leaves out of its categories still counts in its tone
+    assert short.tone_score == long.tone_score
 
 
 def test_action_against_smuggling_is_no_conflict_between_the_sides(watch: Watch) -> None:
