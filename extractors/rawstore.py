@@ -5,11 +5,11 @@ two hex digits of the sha256 of the page's bytes as fetched), and the article ro
 the sha256 (``articles.raw_sha256``).  One level of 256 directories, as git keeps its
 objects: the two-level layout of earlier versions (``ab/cd/``) made a new directory for
 almost every page, 0.37 ms a page on the benchmark; pages stored that way are still
-found there.  The same bytes fetched twice are
-stored once; a file is written to a temporary name and renamed, so a reader never sees
-half a page.  gzip's header carries no time or name, so a page always compresses to the
-same file.  Level 3 compression: on the benchmark's 29 kB pages it takes 0.21 ms a page
-against level 9's 0.54 ms (gzip's default), for files 7% larger.
+found there.  The same bytes fetched twice are stored once; a file is written to a
+temporary name and renamed, so a reader never sees half a page.  gzip's header carries
+no time or name, so a page always compresses to the same file.  Level 3 compression: on
+the benchmark's 29 kB pages it takes 0.21 ms a page against level 9's 0.54 ms (gzip's
+default), for files 7% larger.
 """
 
 from __future__ import annotations
