@@ -565,6 +565,20 @@ def find_amounts(text: str, article_id: str, version: str) -> list[Amount]:
 # -- the tagger ------------------------------------------------------------------------
 
 
+def _candidate_signal(
+    article_id: str,
+    category: str,
+    item: tuple[float, int, int, float, int, int],
+    text: str,
+    version: str,
+) -> Signal:
+    """The Signal of one candidate ``(score, start, end, tone, cue start, cue end)``."""
+    score, a, b, tone, cs, ce = item
+    return Signal(
+        article_id, category, score, round(tone, 2), text[a:b], a, b, text[cs:ce], version
+    )
+
+
 def tag_article(
     article_id: str,
     title: str | None,
@@ -777,36 +791,11 @@ def tag_article(
                 and single[1] != lead
                 and single[0] < min(STRONG_SIGNAL, sentence_best[single[1]])
             ):
-                score, a, b, tone, cs, ce = single
-                passing.append(
-                    Signal(
-                        article_id,
-                        category,
-                        score,
-                        round(tone, 2),
-                        text[a:b],
-                        a,
-                        b,
-                        text[cs:ce],
-                        version,
-                    )
-                )
+                passing.append(_candidate_signal(article_id, category, single, text, version))
                 continue
         items.sort(key=_by_score_then_start)
-        for score, a, b, tone, cs, ce in items[: rs.max_signals_per_category]:
-            signals.append(
-                Signal(
-                    article_id,
-                    category,
-                    score,
-                    round(tone, 2),
-                    text[a:b],
-                    a,
-                    b,
-                    text[cs:ce],
-                    version,
-                )
-            )
+        for item in items[: rs.max_signals_per_category]:
+            signals.append(_candidate_signal(article_id, category, item, text, version))
     # everything that happened counts in the tone, the main topics only in the categories
     tone_signals = signals + passing
     evidence_of: dict[str, float] = {}
