@@ -311,14 +311,11 @@ def page_metadata(tree: HtmlElement, url: str | None, *, extensive: bool) -> Tra
 
 
 def _trafilatura(
-    page: HtmlElement | str, url: str | None, swapped: dict[str, str], *, fast: bool
+    tree: HtmlElement, url: str | None, swapped: dict[str, str], *, fast: bool
 ) -> TrafilaturaDocument | None:
     """trafilatura's text (our options) and the metadata we keep; zero-width joiners
-    restored."""
-    tree = load_html(page) if isinstance(page, str) else page
-    if tree is None:
-        return None
-    # trafilatura extracts from a copy of the tree it is given, so ``tree`` stays whole
+    restored.  ``tree`` is left as it was: trafilatura extracts from a copy of it, and the
+    metadata steps only read it."""
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -352,8 +349,8 @@ def extract_text(
         suspicious = len(primary) < SUSPICIOUS_BELOW_CHARS or (
             len(primary) < SUSPICIOUS_COVER * paragraph_chars
         )
-        if suspicious:  # the full cascade (on a fresh tree: trafilatura prunes the one given)
-            doc = _trafilatura(protected, url, swapped, fast=False)
+        if suspicious:  # the full cascade, on the same tree
+            doc = _trafilatura(tree, url, swapped, fast=False) if tree is not None else None
             primary = (doc.text if doc is not None else None) or ""
     except Exception as exc:  # trafilatura raises a variety of lxml/parser errors
         return ExtractionResult(status="error", text="", message=f"{type(exc).__name__}: {exc}")
