@@ -44,6 +44,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from dyadwatch.records import Amount, Article, Mention, Quote, Signal, TagResult
 from dyadwatch.settings import Settings
 from dyadwatch.watch import (
@@ -894,7 +896,7 @@ def _tag_line(
             f"{watch_key[0]} changed while the run was tagging (watch {version} became "
             f"{watch.version}); the task's retry tags every article with the new one"
         )
-    article = record_from_row(Article, json.loads(line))
+    article = record_from_row(Article, orjson.loads(line))
     result = tag_article(
         article.article_id, article.title, article.text, watch, language=article.language
     )
