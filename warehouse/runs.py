@@ -70,12 +70,13 @@ def select_new_entries(settings: Settings, run_key: str) -> dict[str, int]:
     seed_urls = [canonical_url(seed.source.url) for seed in seeds]
     known = known_article_urls(settings, [e.url for e in entries] + seed_urls)
     new = [e for e in entries if e.url not in known]
+    known_seeds = [url for url in seed_urls if url in known]
     files.write("new_entries", new)
-    files.write("known_seeds", [{"url": url} for url in seed_urls if url in known])
+    files.write("known_seeds", [{"url": url} for url in known_seeds])
     summary = {
         "entries": len(entries),
         "entries_known": len(entries) - len(new),
-        "seeds_known": sum(1 for url in seed_urls if url in known),
+        "seeds_known": len(known_seeds),
     }
     log.info(
         "%d of %d feed entries are new; %d are already in the warehouse (and %d of %d seed "
