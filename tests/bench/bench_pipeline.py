@@ -70,6 +70,7 @@ def run_stages(run_key: str) -> dict[str, Any]:
     from extractors.tagger import tag_articles
     from warehouse import runs
     from warehouse.db import connect
+    from warehouse.load import refresh_entities
 
     settings = get_settings()
     timings: dict[str, float] = {}
@@ -91,11 +92,13 @@ def run_stages(run_key: str) -> dict[str, Any]:
         rss_after[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return result
 
-    # the warehouse is created (migrations, views) before the clock starts, as ``make run``
-    # or the first hour creates it once: the load figures are those of every later hour
-    # (an existing warehouse); creating it is reported on its own
+    # the warehouse is created (migrations, views) and its entities filled from the
+    # gazetteer before the clock starts, as ``make run`` or the first hour does once: the
+    # load figures are those of every later hour (an existing warehouse, an unchanged
+    # watch file, whose refresh the load skips); this setup is reported on its own
     created = time.perf_counter()
-    connect(settings.warehouse_path, lock_timeout=settings.lock_timeout).close()
+    with connect(settings.warehouse_path, lock_timeout=settings.lock_timeout) as con:
+        refresh_entities(con, settings.watch_file)
     counts["warehouse_create_seconds"] = time.perf_counter() - created
     timed("fetch", runs.read_feed_state, settings, run_key)
     counts["feeds"] = timed("fetch", fetch_feeds, settings, run_key)
@@ -354,8 +357,8 @@ def report(r: dict[str, Any]) -> str:
         ("load", f"{r['load_signal_rows_per_s'] or 0:,.0f} signal rows/s (target >= 50,000)"),
         (
             "creating the warehouse (once)",
-            f"{r['warehouse_create_seconds']:.2f} s (before the clock; every load above is "
-            "into an existing warehouse)",
+            f"{r['warehouse_create_seconds']:.2f} s (migrations, views, entities; before the "
+            "clock: every load above is into an existing warehouse)",
         ),
         ("bare DuckDB bulk insert", f"{r['bulk_insert_rows_per_s']:,.0f} rows/s"),
         (
