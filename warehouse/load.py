@@ -245,12 +245,13 @@ TABLES_ADDED_LATER = frozenset({"quotes", "amounts"})
 
 # Signals per (article, category) of this batch's new articles, counted from the batch's
 # signals (migration 0005: what the trend views sum instead of counting distinct articles).
-UPSERT_ARTICLE_CATEGORY_COUNTS = """
+# The articles are new in this transaction, so none has counts yet (the table has no key
+# since migration 0013).
+INSERT_ARTICLE_CATEGORY_COUNTS = """
 INSERT INTO article_category_counts (article_id, category, n_signals)
 SELECT article_id, category, count(*)
 FROM batch_signals
 GROUP BY article_id, category
-ON CONFLICT (article_id, category) DO UPDATE SET n_signals = excluded.n_signals
 """
 
 # Per article of this batch: its sorted categories and signal count, from the same counts
@@ -572,7 +573,7 @@ def _load_registered_batch(
         result.articles_seen = staged - result.articles_new
         con.execute(CREATE_BATCH_SIGNALS, ids)
         result.signals = scalar(con, INSERT_SIGNALS)
-        con.execute(UPSERT_ARTICLE_CATEGORY_COUNTS)
+        con.execute(INSERT_ARTICLE_CATEGORY_COUNTS)
         con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY)
         result.mentions = scalar(con, INSERT_MENTIONS, ids)
         con.execute(INSERT_QUOTES, ids)

@@ -63,10 +63,11 @@ SELECT article_id, story_id, ?, ?, signature, ? FROM new_minhash
 ON CONFLICT DO NOTHING
 """
 
+# the articles are new in this transaction, each with distinct band keys: no row can be
+# there already (the table has no key since migration 0013)
 INSERT_BANDS_BATCH = """
 INSERT INTO article_lsh_bands (band_key, article_id)
 SELECT band_key, article_id FROM new_band_keys
-ON CONFLICT DO NOTHING
 """
 
 

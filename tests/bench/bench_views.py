@@ -94,7 +94,7 @@ FROM (
     FROM range($n_signals) AS t(i)
 )
 """
-# as the load does for each batch (warehouse/load.py, UPSERT_ARTICLE_CATEGORY_COUNTS)
+# as the load does for each batch (warehouse/load.py, INSERT_ARTICLE_CATEGORY_COUNTS)
 FILL_ARTICLE_CATEGORY_COUNTS = """
 INSERT INTO article_category_counts (article_id, category, n_signals)
 SELECT article_id, category, count(*) FROM signals GROUP BY article_id, category

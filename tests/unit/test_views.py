@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from warehouse.db import connect, view_files
-from warehouse.load import UPSERT_ARTICLE_CATEGORY_COUNTS, UPSERT_ARTICLE_SIGNAL_SUMMARY
+from warehouse.load import INSERT_ARTICLE_CATEGORY_COUNTS, UPSERT_ARTICLE_SIGNAL_SUMMARY
 
 D0 = date(2026, 3, 2)  # a Monday
 
@@ -76,7 +76,7 @@ def refresh_counts(con) -> None:
     """What the load does after inserting a batch's signals (warehouse/load.py): the
     per-category counts and the per-article summary, from the batch's signals (here: all)."""
     con.execute("CREATE OR REPLACE TEMP TABLE batch_signals AS SELECT * FROM signals")
-    con.execute(UPSERT_ARTICLE_CATEGORY_COUNTS)
+    con.execute(INSERT_ARTICLE_CATEGORY_COUNTS)
     con.execute(UPSERT_ARTICLE_SIGNAL_SUMMARY)
 
 

@@ -97,7 +97,7 @@ def counts(settings: Settings) -> dict[str, int]:
     con = connect(settings.warehouse_path)
     try:
         tables = ["sources", "feed_state", "fetch_log", "articles", "signals", "mentions"]
-        tables += ["runs", "loaded_batches"]
+        tables += ["runs", "loaded_batches", "article_category_counts", "article_lsh_bands"]
         # table names are constants of this test
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
     finally:
@@ -193,6 +193,8 @@ def test_stage_and_load_a_batch(settings: Settings) -> None:
         "mentions": 2,
         "runs": 1,
         "loaded_batches": 1,
+        "article_category_counts": 2,
+        "article_lsh_bands": 0,  # texts too short to compare are not indexed
     }
     con = connect(settings.warehouse_path, read_only=True)
     try:
@@ -212,11 +214,21 @@ def test_stage_and_load_a_batch(settings: Settings) -> None:
     assert known_article_urls(settings, [a1.url, "https://x.example/new"]) == {a1.url}
 
 
+LONG_TEXT = (
+    "Iran and Pakistan agreed on Tuesday to reopen two border markets in Balochistan and "
+    "Sistan-Baluchestan, officials said, after a meeting of the joint border commission "
+    "in Quetta that also discussed fuel smuggling and the fencing of the frontier."
+)
+
+
 def test_loading_twice_adds_nothing(settings: Settings) -> None:
-    tables = batch_tables(article("https://www.dawn.com/news/1"), failed_fetches=2)
+    # a text long enough to be indexed for near-duplicates (article_lsh_bands)
+    tables = batch_tables(article("https://www.dawn.com/news/1", text=LONG_TEXT), failed_fetches=2)
     stage_batch(settings.staging_dir, "run-1", tables, {})
     load_pending_batches(settings)
     before = counts(settings)
+    # the derived tables have no key (migration 0013): one row per key all the same
+    assert (before["article_category_counts"], before["article_lsh_bands"]) == (1, 25)
 
     assert load_pending_batches(settings).to_dict()["batches"] == 0
     # a retried stage task writes the same batch again after it was loaded
@@ -280,6 +292,9 @@ def test_duplicate_rows_inside_one_batch_are_stored_once(settings: Settings) -> 
     try:
         assert con.execute("SELECT count(*), min(score) FROM signals").fetchone() == (1, 1.0)
         assert con.execute("SELECT count(*) FROM mentions").fetchone() == (1,)
+        # counted from the signals kept, once (the table has no key since migration 0013)
+        counted = "SELECT count(*), sum(n_signals) FROM article_category_counts"
+        assert con.execute(counted).fetchone() == (1, 1)
     finally:
         con.close()
 
