@@ -314,6 +314,7 @@ def bench(n: int) -> dict[str, Any]:
         "naive_pipeline_articles_per_s": naive,
         "speedup_vs_naive": (n / total) / naive,
         "no_change_run_seconds": sum(again["timings"].values()),
+        "no_change_stages_seconds": again["timings"],
         "no_change_ratio": sum(again["timings"].values()) / total,
         "dag_test_seconds": dag["seconds"],
         "dag_state": dag["state"],
@@ -369,7 +370,9 @@ def report(r: dict[str, Any]) -> str:
         (
             "no-change hourly run",
             f"{r['no_change_run_seconds']:.2f} s = "
-            f"{100 * r['no_change_ratio']:.1f}% of a full run (target < 5%)",
+            f"{100 * r['no_change_ratio']:.1f}% of a full run (target < 5%; "
+            + ", ".join(f"{k} {v:.2f}" for k, v in r["no_change_stages_seconds"].items())
+            + ")",
         ),
         (
             "peak RSS, pipeline",

@@ -211,7 +211,13 @@ def serve(corpus: Corpus, cache_dir: Path | None = None) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # the default listen backlog of 5 drops some of the pipeline's parallel connects,
+        # and each dropped one waits for Linux's SYN retry (1 s): the no-change hour's
+        # forty 304s took 0.1 s or 1.1 s by chance (tests/conftest.py does the same)
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     holder["base"] = f"http://127.0.0.1:{server.server_address[1]}"
     if cache_dir is not None:
