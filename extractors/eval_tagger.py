@@ -12,6 +12,12 @@ The items in ``seeds/devset/*.toml`` (see its README) go through exactly the pat
 Scores are reported for all items and for each split (``tune``: cues may be tuned on it;
 ``check``: never looked at while tuning), and written to ``build/eval/tagger.json``.
 
+Human agreement: ``seeds/devset/agreement/*.jsonl`` holds a second annotator's labels
+(``id``, ``relevant``, ``categories``, ``tone``) for some items, made blind to the first
+annotator's.  Scored with the same figures against the first annotator's labels, they
+show what the targets ask of the tagger next to what two people agree on; the tagger's
+scores on the same items are printed beside them.
+
 The CI gate (``tests/integration/test_tagger_eval.py``) compares them with the floors in
 ``tests/eval/tagger_baseline.json``; ``python -m extractors.eval_tagger --raise-floors``
 raises floors to the current scores (minus a small margin) and never lowers one.
@@ -35,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEVSET_DIR = REPO / "seeds" / "devset"
 WATCH_FILE = REPO / "seeds" / "watch.toml"
 REPORT_FILE = REPO / "build" / "eval" / "tagger.json"
+AGREEMENT_DIR = DEVSET_DIR / "agreement"
 BASELINE_FILE = REPO / "tests" / "eval" / "tagger_baseline.json"
 TONES = {"cooperation", "conflict", "mixed", "neutral"}
 # the gate compares these headline figures (of all items) with their floors
@@ -66,6 +73,65 @@ def load_devset(directory: Path = DEVSET_DIR) -> list[dict[str, Any]]:
             seen.add(raw["id"])
             items.append({**raw, "split": raw.get("split", "tune"), "file": path.name})
     return items
+
+
+def load_second_labels(directory: Path = AGREEMENT_DIR) -> dict[str, dict[str, Any]]:
+    """A second annotator's labels by item id (``directory/*.jsonl``), validated."""
+    labels: dict[str, dict[str, Any]] = {}
+    for path in sorted(Path(directory).glob("*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            where = f"{path.name}:{n}"
+            missing = [k for k in ("id", "relevant", "categories", "tone") if k not in row]
+            if missing:
+                raise DevsetError(f"{where}: missing {', '.join(missing)}")
+            if row["tone"] not in TONES:
+                raise DevsetError(f"{where}: tone {row['tone']!r} is not one of {sorted(TONES)}")
+            labels[row["id"]] = row
+    return labels
+
+
+def agreement(
+    watch: Watch, items: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The second annotator's labels and the tagger's output, each scored against the
+    first annotator's labels on the items both annotators labelled (None: no such item)."""
+    shared = [item for item in items if item["id"] in labels]
+    if not shared:
+        return None
+    unknown = sorted(set(labels) - {item["id"] for item in items})
+    if unknown:
+        raise DevsetError(f"second-annotator labels for unknown items: {unknown[:5]}")
+    second = [
+        {
+            "relevant": bool(labels[item["id"]]["relevant"]),
+            "relevance": float(bool(labels[item["id"]]["relevant"])),
+            "categories": labels[item["id"]]["categories"],
+            "tone": labels[item["id"]]["tone"],
+            "tone_score": 0.0,
+        }
+        for item in shared
+    ]
+    tagged = [tag_json_item(item, watch) for item in shared]
+    return {
+        "items": len(shared),
+        "second_annotator": score(shared, second, watch.categories),
+        "tagger": score(shared, tagged, watch.categories),
+    }
+
+
+def format_agreement(result: dict[str, Any]) -> str:
+    lines = [
+        f"Human agreement on {result['items']} items labelled twice (seeds/devset/agreement): "
+        "each scored against the first annotator",
+        f"{'':<22}{'second':>9}{'tagger':>9}",
+    ]
+    for key in ("relevance_f1", "micro_f1", "macro_f1", "tone_accuracy"):
+        row = f"{result['second_annotator'][key]:>9}{result['tagger'][key]:>9}"
+        lines.append(f"{key:<22}{row}")
+    return "\n".join(lines)
 
 
 def tone3(tone: str) -> str:
@@ -204,15 +270,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     watch = load_watch(args.watch)
-    report = evaluate(watch, load_devset(args.devset))
+    items = load_devset(args.devset)
+    report = evaluate(watch, items)
+    agreed = agreement(watch, items, load_second_labels(args.devset / "agreement"))
     print(f"Tagger {watch.version} on {report['all']['items']} dev-set items ({args.devset})")
     print(format_report(report))
+    if agreed:
+        print()
+        print(format_agreement(agreed))
     if args.errors:
         for err in report["all"]["errors"]:
             print(json.dumps(err, ensure_ascii=False))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        json.dumps({"tagger_version": watch.version, **report}, indent=2, ensure_ascii=False),
+        json.dumps(
+            {"tagger_version": watch.version, **report, "agreement": agreed},
+            indent=2,
+            ensure_ascii=False,
+        ),
         encoding="utf-8",
     )
     print(f"Scores written to {args.out}")

@@ -14,9 +14,12 @@ from extractors.eval_tagger import (
     BASELINE_FILE,
     GATED,
     WATCH_FILE,
+    DevsetError,
+    agreement,
     check_floors,
     evaluate,
     load_devset,
+    load_second_labels,
     raise_floors,
 )
 
@@ -61,3 +64,33 @@ def test_raising_floors_never_lowers_one(report: dict) -> None:
 def test_a_floor_above_the_score_fails_the_gate(report: dict) -> None:
     failures = check_floors(report, {"micro_f1": report["all"]["micro_f1"] + 0.01})
     assert len(failures) == 1 and "micro_f1" in failures[0]
+
+
+def test_second_annotator_agreement_is_scored_like_the_tagger(watch: Watch, tmp_path) -> None:
+    items = load_devset()
+    labels = load_second_labels()
+    assert labels, "seeds/devset/agreement holds a second annotator's labels"
+    agreed = agreement(watch, items, labels)
+    assert agreed is not None and agreed["items"] == len(labels)
+    # the same figures as the tagger's, on the same items
+    assert set(agreed["second_annotator"]) == set(agreed["tagger"])
+
+    # labels equal to the first annotator's agree perfectly; one changed tone does not
+    first = [i for i in items if i["id"] in labels]
+    copy = {i["id"]: {k: i[k] for k in ("id", "relevant", "categories", "tone")} for i in first}
+    perfect = agreement(watch, items, copy)["second_annotator"]
+    assert (perfect["micro_f1"], perfect["relevance_f1"], perfect["tone_accuracy"]) == (1, 1, 1)
+    relevant = next(i for i in first if i["relevant"])
+    copy[relevant["id"]]["tone"] = "conflict" if relevant["tone"] != "conflict" else "cooperation"
+    assert agreement(watch, items, copy)["second_annotator"]["tone_accuracy"] < 1
+
+
+def test_second_annotator_labels_are_checked(tmp_path) -> None:
+    (tmp_path / "b.jsonl").write_text('{"id": "x", "relevant": true, "categories": []}\n')
+    with pytest.raises(DevsetError, match="missing tone"):
+        load_second_labels(tmp_path)
+    (tmp_path / "b.jsonl").write_text(
+        '{"id": "x", "relevant": true, "categories": [], "tone": "warm"}\n'
+    )
+    with pytest.raises(DevsetError, match="tone 'warm'"):
+        load_second_labels(tmp_path)
