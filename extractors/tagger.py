@@ -21,12 +21,19 @@ matching is precompiled by ``dyadwatch.watch.load_watch``.  What it does:
    the strongest few per category are kept.  A passing mention is no topic: a category
    found in one sentence only -- neither the lead nor named in the title -- where another
    category's signal is stronger.  A short article carries at most MAX_CATEGORIES
-   categories (its main topics).
+   categories (its main topics), and a third one only with evidence near the second's,
+   in the lead or the title, or on a marked act ("summoned the ambassador").  A
+   cooperative cue that is only the topic of a dispute ("warns Pakistan over Iran trade
+   deals") has no tone of its own; a conflict cue under a modal of possibility ("could
+   expose them to sanctions") counts half; a casualty word counting a mishap's toll
+   ("killed when their bus overturned") is no conflict.
 6. Article tone: the mean of the sentences with signals (each at its signals' score-
    weighted tone, weighted by its best score, clipped to SENTENCE_TONE_CLIP), the title's
    tone (a headline says what the story is about) and the tone words of other sentences
    naming a side.  Passing mentions and categories beyond the main topics still count in
-   the tone: they are what happened, only not what the story is about.
+   the tone: they are what happened, only not what the story is about.  A headline of a
+   conflictual and a cooperative clause makes the story mixed unless its tone is clearly
+   one-sided.
 
 The title adds to relevance and tone, never to signals: every offset indexes ``text``.
 """
@@ -65,7 +72,7 @@ from extractors.runfiles import RunFiles, as_line, record_from_row
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-6"
+TAGGER_CODE_VERSION = "tagger-7"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
@@ -94,8 +101,21 @@ MAX_CATEGORIES = 3
 # weight in the article tone of the title's tone (a sentence with signals: their best score,
 # which is higher when it names both sides)
 TITLE_TONE_WEIGHT = 1.0
+# a headline of two clauses, one this cooperative and one this conflictual ("Guards trade fire
+# near Mashkel; hotline call restores calm"), announces a mixed story: the article is mixed
+# unless its tone is clearly one-sided (at least TITLE_MIXED_WITHIN from 0)
+TITLE_CLAUSE_TONE = 1.5
+TITLE_MIXED_WITHIN = 3.0
+# a third category of a short story is a main topic only with at least this share of the
+# second one's evidence, or named in the lead or the title: an analyst rarely tags a third
+# topic that the story only touches on
+THIRD_CATEGORY_SHARE = 0.65
+# a conflict cue under a modal of possibility ("could expose them to secondary sanctions")
+# is a risk, not an event: its tone counts this much
+HEDGED_CONFLICT = 0.5
 
 _BORDER_PROVINCES = frozenset({"balochistan", "sistan_baluchestan"})
+HUMANITARIAN = "humanitarian"  # the category of help for a mishap's victims
 
 # -- sentence splitting --------------------------------------------------------------
 
@@ -114,6 +134,29 @@ _CLAUSE_BREAK = re.compile(
 _NOUN_NEGATORS = frozenset({"no", "without", "none", "free of", "absence of", "بغیر", "بدون"})
 NOUN_NEGATOR_SCOPE = 30
 _UPPER_OR_DIGIT_START = re.compile(r"\s*[\"'“‘(]?([A-Z0-9\u0600-\u06ff])")
+
+
+# modals of possibility before a cue in its clause (English), and prepositions that make what
+# follows the topic of a dispute or a discussion ("warns Pakistan over Iran trade deals",
+# "concerns about the pipeline"; not "over 500 trucks", "about 800 Afghans")
+_HEDGE = (
+    re.compile(r"(?:could|might|if|unless|whether)\b"),
+    (" could", " might", " if", " unless", " whether"),
+)
+_TOPIC_OF = (re.compile(r"(?:over|about|regarding)\b(?!\s+\d)"), (" over", " about", " regarding"))
+HEDGE_SCOPE = 60
+TOPIC_SCOPE = 40
+# casualty tone words, and what makes them a mishap's toll rather than violence: an accident
+# or a natural disaster named in the sentence (words folded as ``fold`` folds the text)
+_CASUALTY = ("kill", "dead", "died", "wounded", "injured", "casualt", "victims", "mourn")
+_CASUALTY += tuple(map(fold, ["ہلاک", "کشته"]))
+_MISHAP = re.compile(
+    r"\b(?:accident|crash|overturn|collision|collided|derail|capsiz|earthquake|quake|tremor"
+    r"|flood|landslide|avalanche|cyclone|storms?\b|heat ?wave|drown|stampede|mishap)|"
+    + "|".join(map(fold, ["حادثہ", "حادثے", "تصادف", "زلزلہ", "سیلاب", "واژگون"]))
+    + r"|\bسیل\b"
+)
+_TITLE_CLAUSES = re.compile(r";|\s[-–—]\s|,?\s+but\s+|,\s+then\s+|,\s+yet\s+")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -187,7 +230,7 @@ class _Sentence:
     """What one sentence holds (only sentences with at least one hit get one)."""
 
     __slots__ = ("span", "sides", "countries", "border_places", "relation", "dyad_ref")
-    __slots__ += ("cues", "tones", "negators", "counters")
+    __slots__ += ("cues", "tones", "negators", "counters", "mishap")
 
     def __init__(self, span: tuple[int, int]) -> None:
         self.span = span
@@ -200,12 +243,34 @@ class _Sentence:
         self.tones: list[Hit] = []
         self.negators: list[Hit] = []
         self.counters: list[Hit] = []  # "against", "to stop", "کے خلاف" (tone.counter)
+        self.mishap: bool | None = None  # names an accident or a disaster (on first need)
 
     def is_list(self, min_countries: int) -> bool:
         return len(self.countries) >= min_countries
 
     def both_sides(self, min_countries: int) -> bool:
         return len(self.sides) == 2 and len(self.countries) < min_countries
+
+
+_Marker = tuple[re.Pattern[str], tuple[str, ...]]
+
+
+def _marked_before(low: str, sent: _Sentence, marker: _Marker, at: int, scope: int) -> bool:
+    """Does ``marker`` (a regex matching at a word's start, and its words, each with the
+    space before it, looked for first: most windows have none) stand at most ``scope``
+    characters before position ``at``, in its clause of ``sent``?"""
+    lo = max(sent.span[0], at - scope)
+    window = low[lo:at]
+    rx, words = marker
+    for w in words:
+        if w in window:
+            break
+    else:
+        return False
+    for i in range(at - 1, lo - 1, -1):  # the last one: a clause break after it is after all
+        if low[i] == " " and (m := rx.match(low, i + 1, at)) is not None:
+            return not _CLAUSE_BREAK.search(low, m.end(), at)
+    return False
 
 
 def _negated(low: str, sent: _Sentence, start: int, end: int, arabic: bool) -> bool:
@@ -236,6 +301,17 @@ def _negated(low: str, sent: _Sentence, start: int, end: int, arabic: bool) -> b
     return False
 
 
+def _mishap_toll(low: str, sent: _Sentence, cues: list[Hit]) -> bool:
+    """Does a casualty word (_CASUALTY) in ``sent`` count the toll of a mishap, no violence:
+    "pilgrims killed when their bus overturned", "rescuers shifted 23 injured to hospital"
+    (a humanitarian cue)?"""
+    if any(c.data[0] == HUMANITARIAN for c in cues):
+        return True
+    if sent.mishap is None:
+        sent.mishap = _MISHAP.search(low, sent.span[0], sent.span[1]) is not None
+    return sent.mishap
+
+
 def _countered(low: str, sent: _Sentence, cue: Hit) -> bool:
     """Is ``cue`` what the sentence's actors act against ("joint action against terrorist
     groups", "urged them to stop militant attacks"; Urdu/Persian "دہشت گردوں کے خلاف")?
@@ -263,18 +339,27 @@ def _cue_tone(
     tone_cfg = watch.tone
     max_adj = tone_cfg.max_adjustment
     # the cue of the most marked tone is the sentence's act, the others its topic: "rescue
-    # team" (aid, +5) over "earthquake" (0), "summoned" (-5) over "ambassador" (0)
-    cue, cue_tone = cues[0], cues[0].data[2]
-    base = category.tone if cue_tone is None else cue_tone
-    for c in cues[1:]:
-        t = category.tone if c.data[2] is None else c.data[2]
-        if abs(t) > abs(base):
-            cue, cue_tone, base = c, c.data[2], t
+    # team" (aid, +5) over "earthquake" (0), "summoned" (-5) over "ambassador" (0); a
+    # cooperative cue that is only the topic of a dispute or a discussion ("warns Pakistan
+    # over Iran trade deals") has no tone of its own: the sentence's tone words say how it went
+    cue, cue_tone, base = cues[0], None, 0.0
+    for i, c in enumerate(cues):
+        own = c.data[2]
+        t = category.tone if own is None else own
+        if t > 0 and _marked_before(low, sent, _TOPIC_OF, c.start, TOPIC_SCOPE):
+            t, own = 0.0, None
+        if not i or abs(t) > abs(base):
+            cue, cue_tone, base = c, own, t
     adjust = 0.0
     if sent.tones:
         cs, ce = cue.start, cue.end
         adjust = sum(t.data for t in sent.tones if t.end <= cs or t.start >= ce)
         adjust = max(-max_adj, min(max_adj, adjust))
+    if base < 0 and _marked_before(low, sent, _HEDGE, cue.start, HEDGE_SCOPE):
+        # a risk, not an event: "could expose Pakistani entities to secondary sanctions"
+        base *= HEDGED_CONFLICT
+        if adjust < 0:
+            adjust *= HEDGED_CONFLICT
     if category.counter_frame and _countered(low, sent, cues[0]):
         # what both sides act against is no conflict between them
         base = tone_cfg.counter_frame_tone if both else 0.0
@@ -293,17 +378,31 @@ def _noisy_or(probabilities: list[float]) -> float:
     return 1.0 - p
 
 
-def _read_title(watch: Watch, title: str) -> tuple[float, float | None, set[str]]:
-    """The title's relevance evidence, its tone (None: no cue or tone word in it) and the
-    categories it has a cue of.
+def _read_title(watch: Watch, title: str) -> tuple[float, float | None, set[str], bool]:
+    """The title's relevance evidence, its tone (None: no cue or tone word in it), the
+    categories it has a cue of, and whether it goes both ways.
 
     A headline states what the story is about, so its tone counts in the article's tone
-    (TITLE_TONE_WEIGHT): "Traders complain of losses as Iran raises tariffs"; and a category
-    it names is no passing mention in the body.
+    (TITLE_TONE_WEIGHT): "Traders complain of losses as Iran raises tariffs"; a category
+    it names is no passing mention in the body; and a headline of a conflictual and a
+    cooperative clause announces a mixed story ("Guards killed in Saravan raid; Islamabad
+    pledges help").
     """
     hits = watch.lexicon.scan(title)
     categories = {h.data[0] for h in hits if h.role == "cue"}
-    return _title_evidence(watch, hits), _title_tone(watch, title, hits), categories
+    tone = _title_tone(watch, title, hits)
+    both_ways = False
+    if tone is not None:
+        cuts = [m.start() for m in _TITLE_CLAUSES.finditer(title)]
+        if cuts:  # the tone of each clause, of the hits inside it
+            tones = []
+            for a, b in zip([0, *cuts], [*cuts, len(title)], strict=True):
+                part = [h for h in hits if a <= h.start and h.end <= b]
+                tones.append(_title_tone(watch, title, part) if part else None)
+            known = [t for t in tones if t is not None]
+            both_ways = bool(known) and max(known) >= TITLE_CLAUSE_TONE
+            both_ways = both_ways and min(known) <= -TITLE_CLAUSE_TONE
+    return _title_evidence(watch, hits), tone, categories, both_ways
 
 
 def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
@@ -320,6 +419,8 @@ def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
     entity_spans = [(h.start, h.end) for h in hits if h.role == "entity"]
     for h in hits:
         if h.role == "tone" and not _negated(low, sent, h.start, h.end, h.arabic):
+            if low.startswith(_CASUALTY, h.start) and _mishap_toll(low, sent, cue_hits):
+                continue
             if not any(a <= h.start and h.end <= b for a, b in entity_spans):
                 sent.tones.append(h)
     by_category: dict[str, list[Hit]] = {}
@@ -581,6 +682,36 @@ def _candidate_signal(
     )
 
 
+def _without_minor_third(
+    signals: list[Signal],
+    title_categories: set[str],
+    lead: int,
+    marked_acts: set[tuple[str, int]],
+) -> list[Signal]:
+    """A short story's ``signals`` of MAX_CATEGORIES categories without the third one when it
+    is a minor topic: less than THIRD_CATEGORY_SHARE of the second one's evidence (the sum
+    of signal scores), neither in the lead nor in the title, and no strong signal of a marked
+    act (``marked_acts``: "The Foreign Office summoned Iran's ambassador" is news of its own,
+    "..., the Foreign Office said" is not)."""
+    evidence: dict[str, float] = {}
+    for sig in signals:
+        evidence[sig.category] = evidence.get(sig.category, 0.0) + sig.score
+    if len(evidence) != MAX_CATEGORIES:
+        return signals
+    *_, second, third = sorted(evidence, key=lambda c: (-evidence[c], c))
+    if (
+        evidence[third] >= THIRD_CATEGORY_SHARE * evidence[second]
+        or third in title_categories
+        or any(
+            sig.start == lead or (third, sig.start) in marked_acts
+            for sig in signals
+            if sig.category == third
+        )
+    ):
+        return signals
+    return [sig for sig in signals if sig.category != third]
+
+
 def tag_article(
     article_id: str,
     title: str | None,
@@ -689,8 +820,8 @@ def tag_article(
 
     # -- relevance -------------------------------------------------------------------
     evidence: list[float] = []
-    title_ev, title_tone, title_categories = (
-        _read_title(watch, title) if title else (0.0, None, set())
+    title_ev, title_tone, title_categories, title_both_ways = (
+        _read_title(watch, title) if title else (0.0, None, set(), False)
     )
     if title_ev:
         evidence.append(title_ev)
@@ -730,12 +861,18 @@ def tag_article(
         i = bisect_right(entity_starts, h.start) - 1
         if i >= 0 and entity_spans[i][1] >= h.end:
             continue
-        if not _negated(low, s, h.start, h.end, h.arabic):
-            s.tones.append(h)
+        if _negated(low, s, h.start, h.end, h.arabic):
+            continue
+        if low.startswith(_CASUALTY, h.start) and _mishap_toll(low, s, s.cues):
+            continue  # "killed when their bus overturned": a toll, no violence
+        s.tones.append(h)
     # category -> (score, sentence start, sentence end, tone, cue start, cue end)
     candidates: dict[str, list[tuple[float, int, int, float, int, int]]] = {}
     score_both, score_one = rs.score_both_sides, rs.score_one_side
     cue_between_sides = False  # a cue in a sentence naming both sides
+    # (category, sentence start) of strong signals on a marked act: a cue of its own tone
+    # ("summoned the ambassador", "closed the border"), not a topic word ("ambassador")
+    marked_acts: set[tuple[str, int]] = set()
     for s in info.values():
         if not s.cues:
             continue
@@ -761,6 +898,8 @@ def tag_article(
                     score += rs.score_several_cues
             score = round(min(1.0, score + side_score), 3)
             candidates.setdefault(category, []).append((score, a, b, tone, cue.start, cue.end))
+            if cue.data[2] is not None and score >= STRONG_SIGNAL:
+                marked_acts.add((category, a))
     signals: list[Signal] = []
     passing: list[Signal] = []  # passing mentions: no category, but part of the tone
     # the strongest signal of each sentence: what the sentence is about
@@ -807,6 +946,8 @@ def tag_article(
         ranked = sorted(evidence_of, key=lambda c: (-evidence_of[c], c))
         main_topics = set(ranked[:MAX_CATEGORIES])
         signals = [sig for sig in signals if sig.category in main_topics]
+    if n_sent <= LONG_ARTICLE_SENTENCES and len(evidence_of) >= MAX_CATEGORIES:
+        signals = _without_minor_third(signals, title_categories, lead, marked_acts)
     signals.sort(key=lambda sig: (sig.start, sig.category))
     if not signals and not cue_between_sides and relevance < NO_SIGNAL_RELEVANCE:
         # both sides named, but nothing of any category happens between them: a writer
@@ -846,7 +987,9 @@ def tag_article(
     strong_coop = any(sig.tone_score >= tone_cfg.mixed_strength for sig in tone_signals)
     strong_conflict = any(sig.tone_score <= -tone_cfg.mixed_strength for sig in tone_signals)
     both_ways = strong_coop and strong_conflict
-    if tone_score > tone_cfg.cooperation_above:
+    if title_both_ways and abs(tone_score) < TITLE_MIXED_WITHIN:
+        label = "mixed"
+    elif tone_score > tone_cfg.cooperation_above:
         label = "cooperation"
     elif tone_score < tone_cfg.conflict_below and not (
         both_ways and tone_score >= MIXED_CONFLICT_BELOW

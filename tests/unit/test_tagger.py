@@ -622,3 +622,82 @@ def _devset() -> list[dict]:
     from extractors.eval_tagger import load_devset
 
     return load_devset()
+
+
+def test_the_toll_of_a_mishap_is_no_conflict(watch: Watch) -> None:
+    # people killed in an accident, and the injured whom rescuers help, are no violence
+    crash = tag(
+        watch,
+        "The bodies of 20 Pakistani pilgrims killed when their bus overturned near Yazd in "
+        "Iran were flown to Karachi on Sunday. Iranian Red Crescent rescuers shifted the "
+        "injured to hospital, and Pakistan's embassy thanked the Iranian authorities.",
+        "Bodies of pilgrims killed in Yazd bus crash flown home",
+    )
+    assert crash.tone == "cooperation"
+    assert all(s.tone_score >= 0 for s in crash.signals)
+    # killed by gunmen: violence
+    attack = tag(
+        watch,
+        "The bodies of 20 Pakistani pilgrims killed when gunmen attacked their bus near "
+        "Zahedan in Iran were flown to Karachi on Sunday.",
+        "Bodies of pilgrims killed in bus attack flown home",
+    )
+    assert attack.tone == "conflict"
+
+
+def test_a_conflict_that_could_happen_counts_half(watch: Watch) -> None:
+    text = (
+        "Pakistani officials told a parliamentary committee on Monday that building the "
+        "Iran-Pakistan gas pipeline {} Pakistani companies to US sanctions."
+    )
+    (risk,) = signals_in(tag(watch, text.format("could expose")), "great_power_sanctions")
+    (event,) = signals_in(tag(watch, text.format("had exposed")), "great_power_sanctions")
+    assert event.tone_score < 0
+    assert risk.tone_score == event.tone_score / 2
+
+
+def test_the_topic_of_a_dispute_has_no_tone_of_its_own(watch: Watch) -> None:
+    # "warned ... over its barter trade deal": the deal is what the warning is about
+    disputed = tag(
+        watch, "The United States warned Pakistan on Tuesday over its barter trade deal with Iran."
+    )
+    assert all(s.tone_score < 0 for s in signals_in(disputed, "trade_economy"))
+    assert disputed.tone != "cooperation"
+    expanded = tag(
+        watch,
+        "The United States warned Pakistan on Tuesday as it expanded its barter trade deal "
+        "with Iran.",
+    )
+    assert all(s.tone_score > 0 for s in signals_in(expanded, "trade_economy"))
+    # "over" before a number is no topic: "signed over 20 agreements"
+    many = tag(watch, "Iran and Pakistan signed over 20 agreements on trade and energy in Tehran.")
+    assert many.tone == "cooperation"
+
+
+def test_a_headline_of_a_clash_and_a_truce_makes_a_mixed_story(watch: Watch) -> None:
+    text = (
+        "Pakistani and Iranian border guards exchanged fire near Mashkel on Sunday night. No "
+        "casualties were reported. Sector commanders spoke over the border hotline on Monday "
+        "and agreed to hold a flag meeting, and the crossing reopened by noon."
+    )
+    mixed = tag(watch, text, "Guards trade fire near Mashkel; hotline call restores calm")
+    assert mixed.tone == "mixed"
+    assert mixed.tone_score > watch.tone.cooperation_above  # by its score alone: cooperation
+    calm = tag(watch, text, "Hotline call restores calm at Mashkel")
+    assert calm.tone == "cooperation"
+
+
+def test_a_minor_third_topic_of_a_short_story_is_no_category(watch: Watch) -> None:
+    text = (
+        "Iran and Pakistan agreed on Tuesday to raise bilateral trade to $5 billion and to "
+        "open two more border markets at Mand and Taftan. Iran will also raise electricity "
+        "exports to Gwadar, the two energy ministers said after signing a power supply deal. "
+        "Quetta traders said transit cargo for Afghanistan still moved slowly."
+    )
+    result = tag(watch, text, "Pakistan, Iran agree to raise trade, power exports")
+    assert result.categories == ["energy", "trade_economy"]
+    # in the title, the same topic is one of the story's
+    titled = tag(
+        watch, text, "Pakistan, Iran agree to raise trade, power exports and Afghan transit"
+    )
+    assert "afghanistan" in titled.categories
