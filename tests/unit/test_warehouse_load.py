@@ -16,7 +16,13 @@ from dyadwatch import records
 from dyadwatch.settings import Settings
 from tests.factories import make_article
 from warehouse.db import WarehouseLocked, connect, known_article_urls
-from warehouse.load import BatchLoadError, load_pending_batches, upsert_entities
+from warehouse.load import (
+    ROW_GROUP_ROWS,
+    BatchLoadError,
+    load_pending_batches,
+    load_threads,
+    upsert_entities,
+)
 from warehouse.staging import SCHEMAS, TABLES, pending_batches, read_manifest, stage_batch
 
 T0 = datetime(2024, 1, 17, 9, 30, tzinfo=UTC)
@@ -481,3 +487,12 @@ def test_upsert_entities(tmp_path: Path) -> None:
             upsert_entities(con, [{"entity_id": "x"}])
     finally:
         con.close()
+
+
+def test_a_batch_gets_a_thread_per_row_group_of_its_largest_table_up_to_the_cores() -> None:
+    small = {"articles": 2000, "signals": 45_000, "mentions": 112_000}
+    assert load_threads(small, cores=8) == 1
+    assert load_threads({"mentions": ROW_GROUP_ROWS + 1, "articles": 10}, cores=8) == 2
+    assert load_threads({"mentions": 1_100_000}, cores=16) == 9
+    assert load_threads({"mentions": 1_100_000}, cores=2) == 2
+    assert load_threads({}, cores=4) == 1
