@@ -72,7 +72,7 @@ from extractors.runfiles import RunFiles, as_line, record_from_row
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-7"
+TAGGER_CODE_VERSION = "tagger-8"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
@@ -157,6 +157,24 @@ _MISHAP = re.compile(
     + r"|\bسیل\b"
 )
 _TITLE_CLAUSES = re.compile(r";|\s[-–—]\s|,?\s+but\s+|,\s+then\s+|,\s+yet\s+")
+# a headline's parts ("Week in security: Iran hangs three; CTD raids Mastung"): a headline
+# naming the two sides only in different parts is a digest of two stories
+_TITLE_PARTS = re.compile(r"[;:|]|\s[-–—]\s")
+# words by which a writer says that what the two sides do is not linked: in a sentence naming
+# both ("Separately, ...", "in an unrelated case"; Persian: separately) or in a headline
+# ("Pakistan missiles, Iran enrichment on separate agendas": there "separate" describes the
+# stories it joins; in a body it qualifies anything, "without a separate contract")
+_UNLINKED = re.compile(r"\b(?:separately|unrelated)\b|جداگانه")
+_UNLINKED_WORDS = ("separately", "unrelated", "جداگانه")
+_UNLINKED_TITLE = re.compile(r"\b(?:separate|separately|unrelated)\b|جداگانه|\bالگ\b")
+
+
+def _unlinked(low: str, span: tuple[int, int]) -> bool:
+    """Does the sentence at ``span`` of the folded text say its events are not linked?"""
+    a, b = span
+    if all(low.find(word, a, b) < 0 for word in _UNLINKED_WORDS):  # most sentences: fast
+        return False
+    return _UNLINKED.search(low, a, b) is not None
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -229,7 +247,7 @@ def _by_score_then_start(item: tuple[float, int, int, float, int, int]) -> tuple
 class _Sentence:
     """What one sentence holds (only sentences with at least one hit get one)."""
 
-    __slots__ = ("span", "sides", "countries", "border_places", "relation", "dyad_ref")
+    __slots__ = ("span", "sides", "countries", "border_places", "relation", "dyad_ref", "acts")
     __slots__ += ("cues", "tones", "negators", "counters", "mishap")
 
     def __init__(self, span: tuple[int, int]) -> None:
@@ -239,6 +257,7 @@ class _Sentence:
         self.border_places: set[str] = set()
         self.relation = False
         self.dyad_ref = False  # "the two countries", "both sides"
+        self.acts = False  # a relation cue other than a dyad reference ("agreed", "talks")
         self.cues: list[Hit] = []
         self.tones: list[Hit] = []
         self.negators: list[Hit] = []
@@ -402,7 +421,7 @@ def _read_title(watch: Watch, title: str) -> tuple[float, float | None, set[str]
             known = [t for t in tones if t is not None]
             both_ways = bool(known) and max(known) >= TITLE_CLAUSE_TONE
             both_ways = both_ways and min(known) <= -TITLE_CLAUSE_TONE
-    return _title_evidence(watch, hits), tone, categories, both_ways
+    return _title_evidence(watch, title, hits), tone, categories, both_ways
 
 
 def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
@@ -439,23 +458,33 @@ def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
     return None
 
 
-def _title_evidence(watch: Watch, hits: list[Hit]) -> float:
-    sides: set[int] = set()
+def _title_evidence(watch: Watch, title: str, hits: list[Hit]) -> float:
+    """Relevance evidence of a headline: both sides named with a relation cue, or without;
+    none when it names a list of countries, or says its events are unrelated ("separate
+    talks"); a co-mention only when no part of it names both sides ("Pakistan-India: LoC
+    ceasefire holds; Iran urges restraint")."""
+    rs = watch.relevance
+    sides: dict[int, list[int]] = {}  # side -> where the title names it
     countries: set[str] = set()
     relation = False
     for h in _drop_contained([h for h in hits if h.role == "entity"]):
         ent: Entity = h.data
         side = watch.side_of(ent.country)
         if side is not None:
-            sides.add(side)
+            sides.setdefault(side, []).append(h.start)
         if ent.country:
             countries.add(ent.country)
+    if len(sides) < 2 or len(countries) >= rs.list_min_countries:
+        return 0.0
+    if _UNLINKED_TITLE.search(fold(title)):
+        return 0.0
+    cuts = [m.start() for m in _TITLE_PARTS.finditer(title)]
+    parts = [{bisect_right(cuts, at) for at in where} for where in sides.values()]
+    if not parts[0] & parts[1]:
+        return rs.title_co_mention
     for h in hits:
         if h.role == "relation" or (h.role == "cue" and watch.categories[h.data[0]].relational):
             relation = True
-    rs = watch.relevance
-    if len(sides) < 2 or len(countries) >= rs.list_min_countries:
-        return 0.0
     return rs.title_with_relation if relation else rs.title_co_mention
 
 
@@ -760,6 +789,8 @@ def tag_article(
         elif role == "relation":
             if h.data == DYAD_REFERENCE:
                 s.dyad_ref = True
+            else:
+                s.acts = True
             s.relation = True
         elif role == "tone":
             tone_hits.append((s, h))
@@ -817,6 +848,7 @@ def tag_article(
         s.cues.append(h)
         if categories[h.data[0]].relational:
             s.relation = True
+            s.acts = True
 
     # -- relevance -------------------------------------------------------------------
     evidence: list[float] = []
@@ -825,7 +857,7 @@ def tag_article(
     )
     if title_ev:
         evidence.append(title_ev)
-    n_strong = n_weak = 0
+    n_strong = n_weak = n_ref = 0
     places: set[str] = set()
     sides_seen: set[int] = set()
     for s in info.values():
@@ -834,10 +866,20 @@ def tag_article(
         places |= s.border_places
         sides_seen |= s.sides
         if len(s.sides) == 2:
+            if _unlinked(low, s.span):
+                continue  # "Separately, Iran ...": the writer says it is not linked
             if s.relation:
                 n_strong += 1
             else:
                 n_weak += 1
+        elif s.dyad_ref and s.acts and not s.sides:
+            n_ref += 1
+    # "Both sides agreed to increase port calls": a sentence naming neither side but standing
+    # for both with a relation cue is about the relation, once the article has named both
+    # (not "Tehran urges both neighbours to exercise restraint": naming one side, its pair
+    # is another)
+    if n_ref and (len(sides_seen) == 2 or title_ev):
+        n_strong += n_ref
     evidence += [rs.sentence_with_relation] * n_strong
     evidence += [rs.sentence_co_mention] * min(3, n_weak)
     if n_strong:

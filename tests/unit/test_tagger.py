@@ -701,3 +701,57 @@ def test_a_minor_third_topic_of_a_short_story_is_no_category(watch: Watch) -> No
         watch, text, "Pakistan, Iran agree to raise trade, power exports and Afghan transit"
     )
     assert "afghanistan" in titled.categories
+
+
+def test_headline_naming_each_side_in_its_own_part_is_a_digest(watch: Watch) -> None:
+    # a digest headline: Iran in one part, Pakistan in another, no part naming both
+    text = (
+        "Iran's aviation authority opened a new terminal at Shiraz airport on Monday. "
+        "In Lahore, Pakistan's food ministry held talks with flour mill owners on wheat prices."
+    )
+    digest = tag(watch, text, "Week in brief: Iran opens Shiraz terminal; Pakistan holds talks")
+    assert not digest.relevant and digest.relevance < watch.relevance.threshold
+    # one part naming both sides keeps the headline's weight
+    story = tag(watch, text, "Week in brief: Iran, Pakistan hold talks on wheat trade")
+    assert story.relevance > digest.relevance
+
+
+def test_events_called_separate_or_unrelated_are_no_evidence(watch: Watch) -> None:
+    text = (
+        "A U.S. Senate committee heard testimony on Iran's uranium stockpile and last year's "
+        "strikes on its nuclear sites. Pakistan's Foreign Office rejected as baseless a claim "
+        "about its missile programme made at the same hearing."
+    )
+    title = "Iran enrichment, Pakistan missiles come up in separate talks at Senate"
+    assert not tag(watch, text, title).relevant
+    assert tag(watch, text, title.replace("separate talks", "talks")).relevant
+    # in the body: a sentence that says its events are unrelated names no relation
+    body = (
+        "Pakistan's finance ministry raised petrol prices by five rupees a litre on Monday. "
+        "Separately, Iran's oil ministry and Pakistan's energy regulators announced new "
+        "fuel quotas for their border provinces, officials in Quetta and Zahedan said. "
+        "Both decisions took effect at midnight."
+    )
+    result = tag(watch, body, "Fuel prices raised")
+    assert not result.relevant
+    linked = tag(watch, body.replace("Separately, Iran", "Iran"), "Fuel prices raised")
+    assert linked.relevance > result.relevance
+
+
+def test_both_sides_standing_for_the_two_states_is_evidence(watch: Watch) -> None:
+    # the sides are never named in one sentence: "both sides agreed" stands for them
+    text = (
+        "Pakistan's naval chief arrived on Sunday for a three-day official visit. "
+        "He called on the commander of the Iranian navy and toured a training academy. "
+        "Both sides agreed to hold a joint search-and-rescue drill next year. "
+        "The two navies also discussed training exchanges, both sides said."
+    )
+    result = tag(watch, text, "Naval chief on official visit")
+    assert result.relevant and result.relevance >= 0.6
+    # a sentence naming one side and "both neighbours": the pair is another one
+    other_pair = (
+        "Indian and Pakistani troops exchanged fire along the Line of Control on Saturday. "
+        "Pakistan's army said two civilians were wounded. "
+        "Iran's foreign ministry urged both neighbours to resume talks and show restraint."
+    )
+    assert not tag(watch, other_pair, "Firing along the LoC").relevant
