@@ -15,7 +15,12 @@ matching is precompiled by ``dyadwatch.watch.load_watch``.  What it does:
    name an entity of each side and a relation cue (not lists of many countries), the
    title naming both sides, places of the border region; below the watch's threshold
    the article is not relevant and gets no signals (mentions are still returned).  An
-   article with no signal and no cue between the sides needs stronger evidence.
+   article with no signal and no cue between the sides needs stronger evidence.  A
+   headline naming the sides only in different parts ("...: Iran hangs three; CTD raids
+   Mastung") is a co-mention, and one calling its events separate or unrelated no
+   evidence; a sentence saying "separately" or "unrelated" does not count; one standing
+   for both sides ("Both sides agreed to ...") with a relation cue counts once the article
+   has named both.
 5. One signal per (category, sentence) with a cue, scored 0..1 (higher when the sentence
    names both sides), toned -10..+10 from the category/cue default moved by tone words;
    the strongest few per category are kept.  A passing mention is no topic: a category
