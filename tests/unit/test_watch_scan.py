@@ -61,3 +61,64 @@ def test_the_same_text_scans_the_same_once_its_runs_are_remembered(watch: Watch)
         "پاکستان",
         "پاکستان  آرمی",
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        (
+            "en",
+            "Interior Minister Mohsin Naqvi met Iranian Interior Minister Eskandar Momeni in "
+            "Tehran; the DG ISPR said the Frontier Corps and Levies Force were on alert, while "
+            "NEPRA and ISGS officials briefed Iranian Oil Minister Mohsen Paknejad.",
+            {
+                ("mohsin_naqvi", "PK"),
+                ("iran_interior_minister", "IR"),
+                ("eskandar_momeni", "IR"),
+                ("pakistan_dg_ispr", "PK"),
+                ("balochistan_levies", "PK"),
+                ("nepra", "PK"),
+                ("iran_oil_minister", "IR"),
+                ("mohsen_paknejad", "IR"),
+            },
+        ),
+        (
+            "ur",
+            "وزیر داخلہ محسن نقوی نے ایرانی وزیر داخلہ اسکندر مومنی سے ملاقات کی، جبکہ "
+            "وزیراعلیٰ بلوچستان سرفراز بگٹی نے کہا کہ سی ٹی ڈی اور ایف آئی اے الرٹ ہیں۔",
+            {
+                ("pakistan_interior_minister", "PK"),
+                ("mohsin_naqvi", "PK"),
+                ("iran_interior_minister", "IR"),
+                ("eskandar_momeni", "IR"),
+                ("balochistan_chief_minister", "PK"),
+                ("sarfraz_bugti", "PK"),
+                ("ctd", "PK"),
+                ("fia", "PK"),
+            },
+        ),
+        (
+            "fa",
+            "عزیز نصیرزاده وزیر دفاع و فرمانده کل سپاه محمد پاکپور با سفیر پاکستان در تهران "
+            "دیدار کردند؛ استاندار سیستان و بلوچستان منصور بیجار و فراجا نیز حضور داشتند.",
+            {
+                ("aziz_nasirzadeh", "IR"),
+                ("irgc_commander", "IR"),
+                ("mohammad_pakpour", "IR"),
+                ("pakistan_ambassador_to_iran", "PK"),
+                ("sistan_baluchestan_governor", "IR"),
+                ("mansour_bijar", "IR"),
+                ("faraja", "IR"),
+            },
+        ),
+    ],
+)
+def test_officials_and_agencies_are_mentions_of_their_country(
+    watch: Watch, language: str, text: str, expected: set[tuple[str, str]]
+) -> None:
+    from extractors.tagger import tag_article
+
+    result = tag_article("gazetteer-officials", None, text, watch, language)
+    found_mentions = {(m.entity_id, m.country) for m in result.mentions}
+    missing = expected - found_mentions
+    assert not missing, f"not found: {sorted(missing)}; found: {sorted(found_mentions)}"
