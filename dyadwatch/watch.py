@@ -53,6 +53,8 @@ _ARABIC_FOLD_PAIRS = tuple((chr(code), folded) for code, folded in ARABIC_FOLD.i
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 WORD = re.compile(r"[\w\u200c]+")  # ZWNJ joins Persian word parts
 _LATIN_GAP = r"[\s\-\u2010-\u2015]+"
+_APOSTROPHE = re.compile("['’]")
+_EITHER_APOSTROPHE = "['’]"
 _ARABIC_GAP = r"[\s\u200c\u200d\-]*"
 # Persian/Urdu inflections a term may carry: -i, plural -ha/-haye/-an/-at, Urdu -e/-on/-en.
 _ARABIC_SUFFIX = r"(?:\u200c?(?:هایی|های|ها|یان|ان|ات|ی|ے|وں|یں|ۓ))?(?![\w\u200c])"
@@ -283,7 +285,9 @@ class Lexicon:
                 if sep.strip(" -\u2010\u2011\u2012\u2013\u2014\u2015") == "":
                     parts.append(_LATIN_GAP)
                 else:
-                    parts.append(re.escape(sep.strip()).replace("'", "['’]").replace("’", "['’]"))
+                    # either apostrophe stands for both ("Pakistan's", "Pakistan’s"); one
+                    # pass, so the class written for one is not rewritten for the other
+                    parts.append(_APOSTROPHE.sub(_EITHER_APOSTROPHE, re.escape(sep.strip())))
             parts.append(re.escape(m.group()))
             pos = m.end()
         tail = folded[pos:].strip()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dyadwatch.watch import Watch, load_watch
+from dyadwatch.watch import Lexicon, Watch, load_watch
 from tests.conftest import REPO
 
 
@@ -41,6 +41,7 @@ def test_offsets_across_odd_spacing_and_words_of_several_runs(watch: Watch) -> N
         ("پاکستان\u200cآرمی", "entity", "pakistan_army"),
         ("پاکستانآرمی", "entity", "pakistan_army"),
         ("Iran", "entity", "iran"),
+        ("Iran's foreign ministry", "entity", "iran_foreign_ministry"),
         ("foreign ministry", "cue", "foreign ministry"),
         ("دہشت گردوں", "cue", "دہشت گرد"),
         ("کے خلاف", "counter", "before"),
@@ -122,3 +123,20 @@ def test_officials_and_agencies_are_mentions_of_their_country(
     found_mentions = {(m.entity_id, m.country) for m in result.mentions}
     missing = expected - found_mentions
     assert not missing, f"not found: {sorted(missing)}; found: {sorted(found_mentions)}"
+
+
+def test_a_possessive_alias_matches_with_either_apostrophe() -> None:
+    # the class written for one apostrophe used to be rewritten for the other, which made
+    # every alias with "'s" a broken pattern that never matched
+    lexicon = Lexicon()
+    lexicon.add_term("Iran's government", "entity", "iran_government")
+    lexicon.add_term("Pakistan’s army", "entity", "pakistan_army")
+    for text, data in [
+        ("Iran's government said", "iran_government"),
+        ("Iran’s government said", "iran_government"),
+        ("Pakistan's army said", "pakistan_army"),
+        ("Pakistan’s  army said", "pakistan_army"),
+    ]:
+        hits = lexicon.scan(text)
+        assert [(h.start, h.data) for h in hits] == [(0, data)], text
+    assert lexicon.scan("Iran said its government") == []
