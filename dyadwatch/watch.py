@@ -54,7 +54,15 @@ _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\uf
 WORD = re.compile(r"[\w\u200c]+")  # ZWNJ joins Persian word parts
 _LATIN_GAP = r"[\s\-\u2010-\u2015]+"
 _APOSTROPHE = re.compile("['’]")
-_EITHER_APOSTROPHE = "['’]"
+_SPACES = re.compile(r"(\s+)")
+
+
+def _either_apostrophe(escaped: str) -> str:
+    """``escaped`` (a regex) with each apostrophe matching either one, in one pass (so the
+    class written for one is not rewritten for the other)."""
+    return _APOSTROPHE.sub(lambda _: "['’]", escaped)
+
+
 _ARABIC_GAP = r"[\s\u200c\u200d\-]*"
 # Persian/Urdu inflections a term may carry: -i, plural -ha/-haye/-an/-at, Urdu -e/-on/-en.
 _ARABIC_SUFFIX = r"(?:\u200c?(?:هایی|های|ها|یان|ان|ات|ی|ے|وں|یں|ۓ))?(?![\w\u200c])"
@@ -285,9 +293,16 @@ class Lexicon:
                 if sep.strip(" -\u2010\u2011\u2012\u2013\u2014\u2015") == "":
                     parts.append(_LATIN_GAP)
                 else:
-                    # either apostrophe stands for both ("Pakistan's", "Pakistan’s"); one
-                    # pass, so the class written for one is not rewritten for the other
-                    parts.append(_APOSTROPHE.sub(_EITHER_APOSTROPHE, re.escape(sep.strip())))
+                    # punctuation as written, spaces around it as written but of any width
+                    # ("Pishin, Iran", "Chief of the Naval Staff (Pakistan)"); either
+                    # apostrophe stands for both ("Pakistan's", "Pakistan’s")
+                    parts.append(
+                        "".join(
+                            r"\s+" if piece.isspace() else _either_apostrophe(re.escape(piece))
+                            for piece in _SPACES.split(sep)
+                            if piece
+                        )
+                    )
             parts.append(re.escape(m.group()))
             pos = m.end()
         tail = folded[pos:].strip()
@@ -349,7 +364,10 @@ class Lexicon:
     def _plan(self, tok: str) -> _Plan | None:
         """What to try at a word: decided once per distinct word, then cached."""
         node, pnode = self.exact.get(tok), self.prefix3.get(tok[:3])
-        if node is None and pnode is None:
+        # a Persian compound written with a ZWNJ ("سه‌جانبه") is one word here; a term whose
+        # first part has under three letters is indexed by that part alone
+        part = self.exact.get(tok.split("\u200c", 1)[0]) if "\u200c" in tok else None
+        if node is None and pnode is None and part is None:
             return None
         direct: list[tuple[str, Any, bool, tuple[str, ...] | None]] = []
         verify: list[Term] = []
@@ -361,6 +379,8 @@ class Lexicon:
         if node is not None:
             verify += [t for t in node.other if t.lead is None or tok.startswith(t.lead)]
             by_next = node.by_next
+        if part is not None:
+            verify += [t for t in part.other if t.arabic and t.lead and tok.startswith(t.lead)]
         # a term within one word that does not match the word alone never matches at it
         verify = [t for t in verify if not t.in_word or t.regex.match(tok)]  # type: ignore[union-attr]
         # a term of several words starts with its first word, then a gap or its next word

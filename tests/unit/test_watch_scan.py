@@ -5,11 +5,12 @@ space, a ZWNJ or no gap at all)."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from dyadwatch.watch import Lexicon, Watch, load_watch
+from dyadwatch.watch import Lexicon, Watch, is_arabic_script, load_watch
 from tests.conftest import REPO
 
 
@@ -140,3 +141,27 @@ def test_a_possessive_alias_matches_with_either_apostrophe() -> None:
         hits = lexicon.scan(text)
         assert [(h.start, h.data) for h in hits] == [(0, data)], text
     assert lexicon.scan("Iran said its government") == []
+
+
+def test_every_gazetteer_alias_and_cue_term_finds_itself(watch: Watch) -> None:
+    # a term the matcher cannot find is silently dead: an apostrophe ("Iran's government"),
+    # punctuation between words ("Pishin, Iran") and a Persian compound joined by a ZWNJ
+    # ("سه‌جانبه") each made some so
+    data = tomllib.loads((REPO / "seeds" / "watch.toml").read_text(encoding="utf-8"))
+    dead = []
+    for entity in data["gazetteer"]:
+        for alias in [entity["name"], *entity.get("aliases", [])]:
+            hits = watch.lexicon.scan(f"On Monday {alias} said so.")
+            if not any(getattr(h.data, "entity_id", None) == entity["entity_id"] for h in hits):
+                dead.append((entity["entity_id"], alias))
+    for category, spec in data["categories"].items():
+        for term in [*spec.get("terms", []), *spec.get("weak", [])]:
+            if "\\" in term:
+                continue  # a pattern named in the weak list, not a term
+            word = term.rstrip("*").strip()
+            if term.endswith("*") and not is_arabic_script(word):
+                word += "s"
+            hits = watch.lexicon.scan(f"On Monday {word} was reported.")
+            if not any(h.role == "cue" and h.data[0] == category for h in hits):
+                dead.append((category, term))
+    assert dead == []
