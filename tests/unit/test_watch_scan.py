@@ -154,14 +154,29 @@ def test_every_gazetteer_alias_and_cue_term_finds_itself(watch: Watch) -> None:
             hits = watch.lexicon.scan(f"On Monday {alias} said so.")
             if not any(getattr(h.data, "entity_id", None) == entity["entity_id"] for h in hits):
                 dead.append((entity["entity_id"], alias))
-    for category, spec in data["categories"].items():
-        for term in [*spec.get("terms", []), *spec.get("weak", [])]:
+    lists = [
+        (f"cue {category}", "cue", [*spec.get("terms", []), *spec.get("weak", [])])
+        for category, spec in data["categories"].items()
+    ]
+    lists += [
+        ("tone", "tone", list(data["tone"]["words"])),
+        ("relation", "relation", data["relevance"]["relation_cues"]),
+        ("relation", "relation", data["relevance"]["dyad_references"]),
+        ("negator", "negator", data["negation"]["before"] + data["negation"]["after"]),
+        ("counter", "counter", sum(data["tone"]["counter"].values(), [])),
+    ]
+    n_terms = 0
+    for name, role, terms in lists:
+        for term in terms:
             if "\\" in term:
-                continue  # a pattern named in the weak list, not a term
+                continue  # a pattern (named in a weak list, or a cue tone's key), not a term
+            n_terms += 1
             word = term.rstrip("*").strip()
             if term.endswith("*") and not is_arabic_script(word):
                 word += "s"
             hits = watch.lexicon.scan(f"On Monday {word} was reported.")
-            if not any(h.role == "cue" and h.data[0] == category for h in hits):
-                dead.append((category, term))
+            wanted = name.removeprefix("cue ") if role == "cue" else None
+            if not any(h.role == role and (wanted is None or h.data[0] == wanted) for h in hits):
+                dead.append((name, term))
+    assert n_terms > 2000
     assert dead == []
