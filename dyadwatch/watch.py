@@ -55,14 +55,6 @@ WORD = re.compile(r"[\w\u200c]+")  # ZWNJ joins Persian word parts
 _LATIN_GAP = r"[\s\-\u2010-\u2015]+"
 _APOSTROPHE = re.compile("['’]")
 _SPACES = re.compile(r"(\s+)")
-
-
-def _either_apostrophe(escaped: str) -> str:
-    """``escaped`` (a regex) with each apostrophe matching either one, in one pass (so the
-    class written for one is not rewritten for the other)."""
-    return _APOSTROPHE.sub(lambda _: "['’]", escaped)
-
-
 _ARABIC_GAP = r"[\s\u200c\u200d\-]*"
 # Persian/Urdu inflections a term may carry: -i, plural -ha/-haye/-an/-at, Urdu -e/-on/-en.
 _ARABIC_SUFFIX = r"(?:\u200c?(?:هایی|های|ها|یان|ان|ات|ی|ے|وں|یں|ۓ))?(?![\w\u200c])"
@@ -74,6 +66,12 @@ DYAD_REFERENCE = "dyad_reference"  # payload of a relation hit that stands for b
 
 class WatchError(ValueError):
     """The watch file is missing, malformed, or inconsistent."""
+
+
+def _either_apostrophe(escaped: str) -> str:
+    """``escaped`` (a regex) with each apostrophe matching either one, in one pass (so the
+    class written for one is not rewritten for the other)."""
+    return _APOSTROPHE.sub(lambda _: "['’]", escaped)
 
 
 def fold(text: str) -> str:
