@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 
 from dyadwatch.settings import WRITER_POOL, Settings  # noqa: E402
+from extractors.mirror import LoopbackServer  # noqa: E402
 
 # The categories issue #2 requires of the seed article (a digest of Newsweek, Nov 2021).
 SEED_CATEGORIES = frozenset(
@@ -73,12 +74,8 @@ class Route:
     then: list[Route] = field(default_factory=list)  # answers of the following requests
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # the default 5 drops parallel connects (a 1 s SYN retry)
-
-
 class LoopbackSite:
-    """A ThreadingHTTPServer whose answers the test sets with ``route()``."""
+    """A loopback HTTP server whose answers the test sets with ``route()``."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
@@ -126,8 +123,7 @@ class LoopbackSite:
             do_GET = _answer  # noqa: N815
             do_POST = _answer  # noqa: N815
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -237,8 +233,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -20,9 +20,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import cached_property
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from extractors.mirror import LoopbackServer
 
 REPO = Path(__file__).resolve().parents[2]
 SITES = REPO / "seeds" / "snapshot" / "sites"
@@ -211,14 +213,9 @@ def serve(corpus: Corpus, cache_dir: Path | None = None) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    class Server(ThreadingHTTPServer):
-        # the default listen backlog of 5 drops some of the pipeline's parallel connects,
-        # and each dropped one waits for Linux's SYN retry (1 s): the no-change hour's
-        # forty 304s took 0.1 s or 1.1 s by chance (tests/conftest.py does the same)
-        request_queue_size = 128
-
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    # with the default backlog of 5 the no-change hour's forty 304s took 0.1 s or 1.1 s by
+    # chance (a dropped connect waits for the SYN retry)
+    server = LoopbackServer(("127.0.0.1", 0), Handler)
     holder["base"] = f"http://127.0.0.1:{server.server_address[1]}"
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
