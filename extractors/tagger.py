@@ -716,34 +716,29 @@ def _candidate_signal(
     )
 
 
-def _without_minor_third(
+def _minor_third(
+    third: str,
+    evidence: float,
+    second_evidence: float,
     signals: list[Signal],
     title_categories: set[str],
     lead: int,
     marked_acts: set[tuple[str, int]],
-) -> list[Signal]:
-    """A short story's ``signals`` of MAX_CATEGORIES categories without the third one when it
-    is a minor topic: less than THIRD_CATEGORY_SHARE of the second one's evidence (the sum
-    of signal scores), neither in the lead nor in the title, and no strong signal of a marked
-    act (``marked_acts``: "The Foreign Office summoned Iran's ambassador" is news of its own,
-    "..., the Foreign Office said" is not)."""
-    evidence: dict[str, float] = {}
-    for sig in signals:
-        evidence[sig.category] = evidence.get(sig.category, 0.0) + sig.score
-    if len(evidence) != MAX_CATEGORIES:
-        return signals
-    *_, second, third = sorted(evidence, key=lambda c: (-evidence[c], c))
-    if (
-        evidence[third] >= THIRD_CATEGORY_SHARE * evidence[second]
+) -> bool:
+    """Is ``third``, the third of a short story's MAX_CATEGORIES categories, a minor topic:
+    less than THIRD_CATEGORY_SHARE of the second one's evidence (the sum of signal scores),
+    neither in the lead nor in the title, and no strong signal of a marked act
+    (``marked_acts``: "The Foreign Office summoned Iran's ambassador" is news of its own,
+    "..., the Foreign Office said" is not)?"""
+    return not (
+        evidence >= THIRD_CATEGORY_SHARE * second_evidence
         or third in title_categories
         or any(
             sig.start == lead or (third, sig.start) in marked_acts
             for sig in signals
             if sig.category == third
         )
-    ):
-        return signals
-    return [sig for sig in signals if sig.category != third]
+    )
 
 
 def tag_article(
@@ -989,12 +984,22 @@ def tag_article(
     evidence_of: dict[str, float] = {}
     for sig in signals:
         evidence_of[sig.category] = evidence_of.get(sig.category, 0.0) + sig.score
-    if n_sent <= LONG_ARTICLE_SENTENCES and len(evidence_of) > MAX_CATEGORIES:
-        ranked = sorted(evidence_of, key=lambda c: (-evidence_of[c], c))
-        main_topics = set(ranked[:MAX_CATEGORIES])
-        signals = [sig for sig in signals if sig.category in main_topics]
     if n_sent <= LONG_ARTICLE_SENTENCES and len(evidence_of) >= MAX_CATEGORIES:
-        signals = _without_minor_third(signals, title_categories, lead, marked_acts)
+        ranked = sorted(evidence_of, key=lambda c: (-evidence_of[c], c))
+        main_topics = ranked[:MAX_CATEGORIES]
+        *_, second, third = main_topics
+        if _minor_third(
+            third,
+            evidence_of[third],
+            evidence_of[second],
+            signals,
+            title_categories,
+            lead,
+            marked_acts,
+        ):
+            main_topics.pop()
+        if len(main_topics) < len(evidence_of):
+            signals = [sig for sig in signals if sig.category in main_topics]
     signals.sort(key=lambda sig: (sig.start, sig.category))
     if not signals and not cue_between_sides and relevance < NO_SIGNAL_RELEVANCE:
         # both sides named, but nothing of any category happens between them: a writer
