@@ -11,7 +11,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export DYADWATCH_HOME ?= $(CURDIR)/data
 
-.PHONY: run test lint format install install-dev clean eval bench report eval-extract \
+.PHONY: run test lint format install install-dev clean eval train-tagger bench report eval-extract \
 	bench-views
 
 # pip is pinned too: the pip that ships with Python 3.11 (23.2) crashes resolving the
@@ -44,6 +44,12 @@ test: $(VENV)/.installed-dev
 # fails when a score falls below its floor in tests/eval/tagger_baseline.json
 eval: $(VENV)/.installed
 	$(BIN)/python -m extractors.eval_tagger
+
+# retrain the tagger's learned layer (seeds/tagger_model.json) on the dev set's tune items;
+# after editing the watch's cues or the dev set. `make train-tagger FOLDS=5` prints
+# cross-validated scores of the layer against the rules alone instead
+train-tagger: $(VENV)/.installed
+	$(BIN)/python -m extractors.train_tagger $(if $(FOLDS),--folds $(FOLDS))
 
 # the pipeline's speed and memory beside its ceilings on N generated news pages served on
 # loopback (N=2000 by default; `make bench N=20000`): stage rates, end to end, bare

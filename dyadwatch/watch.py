@@ -31,6 +31,8 @@ from itertools import accumulate, compress, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from extractors.learned import ModelError, TaggerModel, load_model
+
 # Length-preserving folding of Arabic-script letter variants (Arabic vs Persian vs Urdu).
 ARABIC_FOLD = str.maketrans(
     {
@@ -529,6 +531,8 @@ class Watch:
     version: str
     path: Path | None
     lexicon: Lexicon = field(repr=False, compare=False)
+    # the learned decision layer (``[model] file``; extractors/learned.py), None: rules only
+    model: TaggerModel | None = field(default=None, repr=False, compare=False)
 
     def side_of(self, country: str | None) -> int | None:
         """0 or 1 for an entity of either dyad country, else None."""
@@ -696,6 +700,15 @@ def _read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
         raise WatchError(f"{path}: not valid UTF-8 TOML: {exc}") from exc
 
 
+def model_path(path: Path, data: dict[str, Any]) -> Path | None:
+    """The learned model file a watch file names (``[model] file``, relative to the watch
+    file), or None when it names none (the rules alone decide)."""
+    name = (data.get("model") or {}).get("file")
+    if not name:
+        return None
+    return (Path(path).parent / str(name)).resolve()
+
+
 def read_gazetteer(path: Path) -> list[Entity]:
     """The gazetteer of the watch file at ``path``, validated, without compiling any
     matcher (what the load needs to refresh ``entities``: a tenth of ``load_watch``'s time).
@@ -709,16 +722,22 @@ def read_gazetteer(path: Path) -> list[Entity]:
     return list(gazetteer.values())
 
 
-def load_watch(path: Path) -> Watch:
+def load_watch(path: Path, with_model: bool = True) -> Watch:
     """Load ``path`` (a watch TOML file), validate it and precompile its matchers.
 
-    Raises ``WatchError`` listing every problem found, or ``FileNotFoundError``.
+    ``with_model=False`` leaves out its learned model (the rules alone decide: what the model
+    is trained on).  Raises ``WatchError`` listing every problem found, or
+    ``FileNotFoundError``.
     """
     from extractors.tagger import TAGGER_CODE_VERSION  # the tagger imports this module
 
     path = Path(path)
     data_bytes, data = _read_toml(path)
-    version = f"{TAGGER_CODE_VERSION}-{hashlib.sha256(data_bytes).hexdigest()[:10]}"
+    model_file = model_path(path, data) if with_model else None
+    # the model's weights are part of what the tagger does: a retrained model is a new version
+    model_bytes = model_file.read_bytes() if model_file and model_file.is_file() else b""
+    digest = hashlib.sha256(data_bytes + model_bytes).hexdigest()[:10]
+    version = f"{TAGGER_CODE_VERSION}-{digest}"
     problems: list[str] = []
     lexicon = Lexicon()
 
@@ -885,6 +904,18 @@ def load_watch(path: Path) -> Watch:
                     problems.append(f"{where}.{key}: {eid!r} is not a gazetteer {kind}")
         _str_list(r.get("keywords"), f"{where}.keywords", problems)
 
+    model = None
+    if model_file is not None:
+        try:
+            model = load_model(model_file, list(categories))
+        except FileNotFoundError:
+            problems.append(
+                f"model.file: {model_file} does not exist: copy the model beside the watch "
+                "file, train one (make train-tagger) or remove [model] to let the rules decide"
+            )
+        except ModelError as exc:
+            problems.append(f"model.file: {exc}")
+
     if problems:
         raise WatchError(f"{path}: invalid watch definition:\n  - " + "\n  - ".join(problems))
     return Watch(
@@ -899,4 +930,5 @@ def load_watch(path: Path) -> Watch:
         version=version,
         path=path,
         lexicon=lexicon,
+        model=model,
     )

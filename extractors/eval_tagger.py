@@ -26,6 +26,7 @@ raises floors to the current scores (minus a small margin) and never lowers one.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tomllib
@@ -44,8 +45,11 @@ REPORT_FILE = REPO / "build" / "eval" / "tagger.json"
 AGREEMENT_DIR = DEVSET_DIR / "agreement"
 BASELINE_FILE = REPO / "tests" / "eval" / "tagger_baseline.json"
 TONES = {"cooperation", "conflict", "mixed", "neutral"}
-# the gate compares these headline figures (of all items) with their floors
+# the gate compares these headline figures of the check split with their floors: the learned
+# layer is trained on the tune split, whose scores therefore say little
 GATED = ("relevance_f1", "relevance_accuracy", "micro_f1", "macro_f1", "tone_accuracy")
+GATED_SPLIT = "check"
+RULES_COLUMN = "check, rules alone"
 FLOOR_MARGIN = 0.01  # --raise-floors pins floors this far below the measured score
 
 
@@ -210,13 +214,19 @@ def score(
 def evaluate(
     watch: Watch, items: Sequence[dict[str, Any]] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Tag the dev set and score it: ``{"all": ..., "tune": ..., "check": ...}``."""
+    """Tag the dev set and score it: ``{"all": ..., "tune": ..., "check": ...}``; with a
+    learned layer, also the check split tagged by the rules alone (RULES_COLUMN)."""
     items = load_devset() if items is None else items
     outputs = [tag_json_item(item, watch) for item in items]
     report: dict[str, dict[str, Any]] = {"all": score(items, outputs, watch.categories)}
     for split in sorted({i["split"] for i in items}):
         pairs = [(i, o) for i, o in zip(items, outputs, strict=True) if i["split"] == split]
         report[split] = score([i for i, _ in pairs], [o for _, o in pairs], watch.categories)
+    check = [i for i in items if i["split"] == GATED_SPLIT]
+    if watch.model is not None and check:
+        rules = dataclasses.replace(watch, model=None)
+        outputs = [tag_json_item(item, rules) for item in check]
+        report[RULES_COLUMN] = score(check, outputs, watch.categories)
     return report
 
 
@@ -230,7 +240,8 @@ def format_report(report: dict[str, dict[str, Any]]) -> str:
             f"{cat:<24}{v['precision']:>7.3f}{v['recall']:>7.3f}{v['f1']:>7.3f}{v['support']:>5}"
         )
     lines.append("")
-    header = f"{'':<22}" + "".join(f"{k:>9}" for k in ["all", *splits])
+    width = max(9, *(len(k) + 2 for k in splits))
+    header = f"{'':<22}{'all':>9}" + "".join(f"{k:>{width}}" for k in splits)
     lines.append(header)
     for key in (
         "items",
@@ -244,19 +255,19 @@ def format_report(report: dict[str, dict[str, Any]]) -> str:
         "macro_f1",
         "tone_accuracy",
     ):
-        cells = "".join(f"{report[k][key]:>9}" for k in ["all", *splits])
+        cells = f"{report['all'][key]:>9}" + "".join(f"{report[k][key]:>{width}}" for k in splits)
         lines.append(f"{key:<22}{cells}")
     return "\n".join(lines)
 
 
 def check_floors(report: dict[str, dict[str, Any]], baseline: dict[str, float]) -> list[str]:
-    """Each gated figure (whole dev set) below its floor, as a sentence."""
-    return below_floors(report["all"], baseline)
+    """Each gated figure (of the check split) below its floor, as a sentence."""
+    return below_floors(report[GATED_SPLIT], baseline)
 
 
 def raise_floors(report: dict[str, dict[str, Any]], baseline: dict[str, float]) -> dict[str, float]:
     """Floors raised to (score - margin) where that is higher; never lowered."""
-    return raised_floors(report["all"], baseline, GATED, FLOOR_MARGIN)
+    return raised_floors(report[GATED_SPLIT], baseline, GATED, FLOOR_MARGIN)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,6 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     agreed = agreement(watch, items, load_second_labels(args.devset / "agreement"))
     print(f"Tagger {watch.version} on {report['all']['items']} dev-set items ({args.devset})")
     print(format_report(report))
+    if watch.model is not None:
+        print(
+            f"The learned layer ({watch.model.trained_on.get('items', '?')} items) was trained "
+            "on the tune split: its scores there are in-sample. The check split was never "
+            "trained or tuned on; the floors gate it."
+        )
     if agreed:
         print()
         print(format_agreement(agreed))

@@ -40,6 +40,12 @@ matching is precompiled by ``dyadwatch.watch.load_watch``.  What it does:
    conflictual and a cooperative clause makes the story mixed unless its tone is clearly
    one-sided.
 
+7. With a learned model in the watch (``[model] file``; extractors/learned.py), logistic
+   regressions over the rules' figures for each category and the words of the title and
+   the article's head decide which categories with a candidate signal are its topics, and
+   its tone label (the tone score stays the rules').  Trained on the dev set by
+   ``make train-tagger``; without a model the rules above decide.
+
 The title adds to relevance and tone, never to signals: every offset indexes ``text``.
 """
 
@@ -52,10 +58,12 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from contextlib import closing
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 import orjson
 
 from dyadwatch.records import Amount, Article, Mention, Quote, Signal, TagResult
@@ -71,13 +79,14 @@ from dyadwatch.watch import (
     load_watch,
 )
 from extractors.direction import direct_signals
+from extractors.learned import TONE_FEATURES, log1p, sentence_terms, title_terms
 from extractors.parallel import ordered_map, worker_processes
 from extractors.runfiles import RunFiles, as_line, record_from_row
 
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-9"
+TAGGER_CODE_VERSION = "tagger-10"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
@@ -118,6 +127,8 @@ THIRD_CATEGORY_SHARE = 0.65
 # a conflict cue under a modal of possibility ("could expose them to secondary sanctions")
 # is a risk, not an event: its tone counts this much
 HEDGED_CONFLICT = 0.5
+# the learned layer reads the words of an article's first sentences up to this many words
+MODEL_HEAD_WORDS = 300
 
 _BORDER_PROVINCES = frozenset({"balochistan", "sistan_baluchestan"})
 HUMANITARIAN = "humanitarian"  # the category of help for a mishap's victims
@@ -702,6 +713,18 @@ def find_amounts(text: str, article_id: str, version: str) -> list[Amount]:
 # -- the tagger ------------------------------------------------------------------------
 
 
+@dataclass
+class ModelInputs:
+    """What the learned layer reads of one relevant article: the rules' figures for each of
+    ``categories`` (learned.CATEGORY_FEATURES), the text terms of its title and head
+    (``_head_end``) and the rules' tone figures (learned.TONE_FEATURES)."""
+
+    categories: tuple[str, ...]
+    category_features: np.ndarray
+    terms: set[str]
+    tone_features: np.ndarray = field(default_factory=lambda: np.zeros(len(TONE_FEATURES)))
+
+
 def _candidate_signal(
     article_id: str,
     category: str,
@@ -752,7 +775,70 @@ def tag_article(
 
     ``language`` is informational: Urdu/Persian handling follows the script of each cue.
     """
+    return _tag(article_id, title, text, watch, None)
+
+
+def model_features(title: str | None, text: str, watch: Watch) -> ModelInputs | None:
+    """What the learned layer (extractors/learned.py) reads of an article, as the rules of
+    ``watch`` see it (its own model is not applied); None when the rules find the article
+    not relevant.  ``extractors.train_tagger`` trains on these."""
+    found: list[ModelInputs] = []
+    _tag("", title, text, watch, found)
+    return found[0] if found else None
+
+
+def _head_end(text: str, sentences: list[tuple[int, int]]) -> int:
+    """Where the article's head ends: after the first sentences of MODEL_HEAD_WORDS words in
+    all (the length of the items the learned layer was trained on; news puts its topics
+    first, and a long article's many words would outweigh its rules)."""
+    words = 0
+    for start, end in sentences:
+        words += text.count(" ", start, end) + 1
+        if words >= MODEL_HEAD_WORDS:
+            return end
+    return len(text)
+
+
+def _category_features(
+    category: str,
+    items: list[tuple[float, int, int, float, int, int]],
+    kept: set[str],
+    passing: set[str],
+    cue_counts: dict[str, int],
+    title_categories: set[str],
+    lead: int,
+    relevance: float,
+    long_article: bool,
+    log_terms: float,
+) -> list[float]:
+    """The rules' figures for one category, in the order of learned.CATEGORY_FEATURES."""
+    best = max((item[0] for item in items), default=0.0)
+    return [
+        best,
+        log1p(len(items)),
+        min(3.0, sum(item[0] for item in items)),
+        float(category in kept),
+        float(category in passing),
+        log1p(cue_counts.get(category, 0)),
+        float(category in title_categories),
+        float(any(item[1] == lead for item in items)),
+        relevance,
+        float(long_article),
+        log_terms,
+    ]
+
+
+def _tag(
+    article_id: str,
+    title: str | None,
+    text: str,
+    watch: Watch,
+    collect: list[ModelInputs] | None,
+) -> TagResult:
+    """``tag_article``; with ``collect``, the rules alone decide and the learned layer's
+    inputs are appended to it (a relevant article only)."""
     version = watch.version
+    model = None if collect is not None else watch.model
     low = fold(text)
     sentences = split_sentences(text)
     hits = watch.lexicon.scan(text, low)
@@ -1006,6 +1092,58 @@ def tag_article(
         # of both origins, a list of visitors -- not a story about the relation
         relevance = min(relevance, round(rs.threshold - NO_SIGNAL_MARGIN, 3))
         return TagResult(False, relevance, 0.0, "neutral", version, [], mentions)
+    # -- the learned layer: which categories are the article's topics -------------------
+    inputs = None
+    if model is not None or collect is not None:
+        order = model.categories if model is not None else tuple(sorted(categories))
+        cue_counts: dict[str, int] = {}
+        for _, h in cue_hits:
+            cue_counts[h.data[0]] = cue_counts.get(h.data[0], 0) + 1
+        kept_categories = {sig.category for sig in signals}
+        passing_categories = {sig.category for sig in passing}
+        long_article = n_sent > LONG_ARTICLE_SENTENCES
+        terms = sentence_terms(low[: _head_end(low, sentences)])
+        if title:
+            terms |= title_terms(fold(title))
+        log_terms = log1p(len(terms)) / 5
+        rule_features = np.array(
+            [
+                _category_features(
+                    c,
+                    candidates.get(c, []),
+                    kept_categories,
+                    passing_categories,
+                    cue_counts,
+                    title_categories,
+                    lead,
+                    relevance,
+                    long_article,
+                    log_terms,
+                )
+                for c in order
+            ]
+        )
+        inputs = ModelInputs(order, rule_features, terms)
+    if model is not None:
+        text_scores = model.text_scores(inputs.terms)
+        chosen = model.category_probabilities(inputs.category_features, text_scores)
+        by_category: dict[str, list[Signal]] = {}
+        for sig in signals:
+            by_category.setdefault(sig.category, []).append(sig)
+        decided: list[Signal] = []
+        # a topic needs a candidate: every signal keeps its cue and evidence sentence
+        for category, p in zip(order, chosen, strict=True):
+            if p < model.threshold or category not in candidates:
+                continue
+            if category in by_category:
+                decided += by_category[category]
+                continue
+            items = sorted(candidates[category], key=_by_score_then_start)
+            decided += [
+                _candidate_signal(article_id, category, item, text, version)
+                for item in items[: rs.max_signals_per_category]
+            ]
+        signals = sorted(decided, key=lambda sig: (sig.start, sig.category))
     # who acts on whom, and the PLOVER quad class (extractors/direction.py)
     signals = direct_signals(signals, mentions, watch)
 
@@ -1051,6 +1189,30 @@ def tag_article(
         label = "mixed"
     else:
         label = "neutral"
+    if inputs is not None:
+        title_value = 0.0 if title_tone is None else title_tone / 5
+        positive = sum(t.data for s in info.values() for t in s.tones if t.data > 0)
+        negative = sum(t.data for s in info.values() for t in s.tones if t.data < 0)
+        inputs.tone_features = np.array(
+            [
+                tone_score / 5,
+                max(tone_score, 0.0) / 5,
+                min(tone_score, 0.0) / 5,
+                float(label == "cooperation"),
+                float(label == "conflict"),
+                float(label == "mixed"),
+                float(label == "neutral"),
+                log1p(positive),
+                log1p(-negative),
+                title_value,
+                float(both_ways),
+                log1p(len(inputs.terms)) / 5,
+            ]
+        )
+        if model is not None:
+            label = model.tone_label(inputs.tone_features, text_scores)
+        else:
+            collect.append(inputs)
     return TagResult(
         True,
         relevance,

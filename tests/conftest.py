@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,16 @@ def corpus_or_skip(path: Path) -> Path:
     if os.environ.get("CI"):
         pytest.fail(f"{path} is missing in CI; the shared corpus must be beside the repo")
     pytest.skip(f"{path} is absent (the shared corpus is not beside this clone)")
+
+
+def copy_of_watch(directory: Path, text: str | None = None) -> Path:
+    """The bundled watch file (or ``text`` in its place) as ``directory/watch.toml``, with the
+    learned model it names copied beside it."""
+    seeds = REPO / "seeds"
+    watch = directory / "watch.toml"
+    watch.write_text(text or (seeds / "watch.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copy(seeds / "tagger_model.json", directory / "tagger_model.json")
+    return watch
 
 
 # -- a real HTTP site on loopback -----------------------------------------------------

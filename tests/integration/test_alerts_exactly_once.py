@@ -15,7 +15,7 @@ import pytest
 
 from dyadwatch import records
 from dyadwatch.settings import Settings
-from tests.conftest import REPO, Receiver
+from tests.conftest import REPO, Receiver, copy_of_watch
 from tests.factories import make_article
 from warehouse.alerts import evaluate_alert_rules
 from warehouse.db import connect
@@ -232,14 +232,12 @@ def test_a_task_retry_after_a_send_sends_nothing_more(
 
 def watch_with_rule(tmp_path, rule_id: str):
     """The bundled watch file plus one plain border rule."""
-    watch = tmp_path / "watch.toml"
     text = (REPO / "seeds" / "watch.toml").read_text(encoding="utf-8")
-    watch.write_text(
+    return copy_of_watch(
+        tmp_path,
         text + f'\n[[alert_rules]]\nid = "{rule_id}"\ndescription = "Border incidents"\n'
         'categories = ["border_security"]\nmin_relevance = 0.5\n',
-        encoding="utf-8",
     )
-    return watch
 
 
 def test_cli_lists_alerts_and_dry_runs_a_rule(settings: Settings, tmp_path) -> None:

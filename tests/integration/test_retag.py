@@ -6,7 +6,6 @@ versions; quotes and amounts travel run files -> staged batch -> warehouse.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from dyadwatch.watch import load_watch
 from extractors.eval_tagger import load_devset
 from extractors.runfiles import RunFiles
 from extractors.tagger import tag_article, tag_articles
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_of_watch
 from warehouse.load import load_pending_batches
 from warehouse.retag import count_stale_articles, retag_stale_articles
 from warehouse.runs import stage_run
@@ -81,8 +80,7 @@ def _load_with_watch(settings: Settings) -> None:
 
 
 def _edited_watch(tmp_path: Path) -> Path:
-    edited = tmp_path / "watch.toml"
-    shutil.copy(REPO / "seeds" / "watch.toml", edited)
+    edited = copy_of_watch(tmp_path)
     text = edited.read_text(encoding="utf-8")
     marker = "[categories.border_security]"
     head, tail = text.split(marker, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -190,17 +192,39 @@ def test_bundled_alert_rules_parse_and_show_every_kind_and_mode(watch: Watch) ->
     assert {r.mode for r in rules} == {"immediate", "digest"}
 
 
-def test_version_combines_code_version_and_file_bytes(tmp_path: Path) -> None:
+def test_version_combines_code_version_file_bytes_and_model(tmp_path: Path) -> None:
     data = WATCH_FILE.read_bytes()
     a = tmp_path / "a.toml"
     b = tmp_path / "b.toml"
     a.write_bytes(data)
     b.write_bytes(data)
+    model = tmp_path / "tagger_model.json"
+    shutil.copy(WATCH_FILE.parent / "tagger_model.json", model)
     v1 = load_watch(a).version
     assert v1.startswith(TAGGER_CODE_VERSION + "-")
     assert load_watch(b).version == v1  # same bytes, same version
     b.write_bytes(data + b"\n# a comment changes the bytes\n")
     assert load_watch(b).version != v1
+    # a retrained model is a new version of the tagger, with the same watch file
+    model.write_bytes(model.read_bytes().replace(b'"threshold": 0.45', b'"threshold": 0.5'))
+    assert load_watch(a).version != v1
+    assert load_watch(a).model.threshold == 0.5
+
+
+def test_a_missing_or_foreign_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    a = tmp_path / "a.toml"
+    a.write_bytes(WATCH_FILE.read_bytes())
+    with pytest.raises(WatchError, match="tagger_model.json does not exist"):
+        load_watch(a)
+    assert load_watch(a, with_model=False).model is None  # the rules alone
+    model = json.loads((WATCH_FILE.parent / "tagger_model.json").read_text(encoding="utf-8"))
+    model["categories"] = model["categories"][:-1] + ["piracy"]
+    (tmp_path / "tagger_model.json").write_text(json.dumps(model), encoding="utf-8")
+    with pytest.raises(WatchError, match="trained for categories"):
+        load_watch(a)
+    (tmp_path / "tagger_model.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(WatchError, match="not JSON"):
+        load_watch(a)
 
 
 def test_minimal_watch_loads_and_dyad_names_become_aliases(tmp_path: Path) -> None:
