@@ -79,7 +79,13 @@ from dyadwatch.watch import (
     load_watch,
 )
 from extractors.direction import direct_signals
-from extractors.learned import TONE_FEATURES, log1p, sentence_terms, title_terms
+from extractors.learned import (
+    TONE_FEATURES,
+    TaggerModel,
+    log1p,
+    sentence_terms,
+    title_terms,
+)
 from extractors.parallel import ordered_map, worker_processes
 from extractors.runfiles import RunFiles, as_line, record_from_row
 
@@ -799,6 +805,40 @@ def _head_end(text: str, sentences: list[tuple[int, int]]) -> int:
     return len(text)
 
 
+def _model_evidence(
+    model: TaggerModel,
+    category: str,
+    text: str,
+    low: str,
+    sentences: list[tuple[int, int]],
+    of_sentence: dict[int, set[str]],
+) -> tuple[int, int, int, int] | None:
+    """The evidence of a category the model finds without any cue of it: the sentence whose
+    text terms weigh most for it, and in it the term that weighs most (the signal's cue), as
+    (sentence start, end, cue start, end); None when no sentence has a term for it.
+    ``of_sentence`` caches each sentence's terms (by its start) between categories."""
+    column = model.categories.index(category)
+    best: tuple[float, int, int, str] | None = None
+    for a, b in sentences:
+        terms = of_sentence.get(a)
+        if terms is None:
+            terms = of_sentence[a] = sentence_terms(low[a:b])
+        weighed = [
+            (model.text_weights[i, column], t)
+            for t in terms
+            if (i := model.vocabulary.get(t)) is not None
+        ]
+        total = sum(w for w, _ in weighed)
+        if weighed and total > 0 and (best is None or total > best[0]):
+            best = (total, a, b, max(weighed)[1])
+    if best is None:
+        return None
+    _, a, b, term = best
+    words = r"\W+".join(map(re.escape, term.split()))
+    found = re.search(rf"(?<!\w){words}(?!\w)", low[a:b])
+    return None if found is None else (a, b, a + found.start(), a + found.end())
+
+
 def _category_features(
     category: str,
     items: list[tuple[float, int, int, float, int, int]],
@@ -1131,18 +1171,36 @@ def _tag(
         for sig in signals:
             by_category.setdefault(sig.category, []).append(sig)
         decided: list[Signal] = []
-        # a topic needs a candidate: every signal keeps its cue and evidence sentence
+        of_sentence: dict[int, set[str]] = {}
         for category, p in zip(order, chosen, strict=True):
-            if p < model.threshold or category not in candidates:
+            if p < model.threshold:
                 continue
             if category in by_category:
                 decided += by_category[category]
-                continue
-            items = sorted(candidates[category], key=_by_score_then_start)
-            decided += [
-                _candidate_signal(article_id, category, item, text, version)
-                for item in items[: rs.max_signals_per_category]
-            ]
+            elif category in candidates:
+                items = sorted(candidates[category], key=_by_score_then_start)
+                decided += [
+                    _candidate_signal(article_id, category, item, text, version)
+                    for item in items[: rs.max_signals_per_category]
+                ]
+            else:  # no cue of the category: the model's evidence, if a sentence has any
+                found = _model_evidence(model, category, text, low, sentences, of_sentence)
+                if found is not None:
+                    a, b, cs, ce = found
+                    cue = text[cs:ce]
+                    decided.append(
+                        Signal(
+                            article_id,
+                            category,
+                            round(float(p), 3),
+                            0.0,
+                            text[a:b],
+                            a,
+                            b,
+                            cue,
+                            version,
+                        )
+                    )
         signals = sorted(decided, key=lambda sig: (sig.start, sig.category))
     # who acts on whom, and the PLOVER quad class (extractors/direction.py)
     signals = direct_signals(signals, mentions, watch)

@@ -194,12 +194,7 @@ def predict(model: TaggerModel, ex: Example) -> tuple[list[str], str]:
     text_scores = model.text_scores(inputs.terms)
     features = inputs.category_features[order]
     p = model.category_probabilities(features, text_scores)
-    has_candidate = features[:, CATEGORY_FEATURES.index("best_score")] > 0
-    chosen = [
-        c
-        for c, pc, ok in zip(model.categories, p, has_candidate, strict=True)
-        if ok and pc >= model.threshold
-    ]
+    chosen = [c for c, pc in zip(model.categories, p, strict=True) if pc >= model.threshold]
     return sorted(chosen), model.tone_label(inputs.tone_features, text_scores)
 
 

@@ -72,7 +72,8 @@ def test_the_model_decides_among_the_rules_candidates_and_sets_the_tone(rules: W
     assert {"diplomacy", "trade_economy"} <= candidates
     keep_diplomacy = constant_model(rules, {"diplomacy": 10.0, "energy": 10.0}, "conflict")
     result = tag_article("a", None, TEXT, dataclasses.replace(rules, model=keep_diplomacy))
-    # diplomacy kept with its evidence; trade dropped; energy has no candidate: never added
+    # diplomacy kept with its evidence; trade dropped; energy: no cue, and no word of the
+    # text weighs for it, so no evidence and no signal
     assert result.categories == ["diplomacy"]
     for sig in result.signals:
         assert TEXT[sig.start : sig.end] == sig.evidence and sig.cue in sig.evidence
@@ -84,9 +85,29 @@ def test_the_model_decides_among_the_rules_candidates_and_sets_the_tone(rules: W
     assert result.relevant and result.signals == [] and result.tone == "neutral"
 
 
-def test_every_shipped_signal_has_a_cue_of_a_rules_candidate(watch: Watch, rules: Watch) -> None:
-    items = load_devset()[::9]
-    for item in items:
+def test_a_topic_without_a_cue_gets_the_sentence_whose_words_weigh_most(rules: Watch) -> None:
+    text = TEXT + " Engineers said the zorblat would be rebuilt. The zorblat turbines hum."
+    model = constant_model(rules, {"diplomacy": 10.0, "energy": 0.0}, "neutral")
+    k = len(model.categories)
+    weights = np.zeros((3, k + len(TONE_LABELS)))
+    energy = model.categories.index("energy")
+    weights[:, energy] = [1.0, 0.5, 2.0]  # "zorblat", "turbines", "zorblat turbines"
+    model = dataclasses.replace(
+        model,
+        vocabulary={"zorblat": 0, "turbines": 1, "zorblat turbines": 2},
+        text_weights=weights,
+    )
+    result = tag_article("a", None, text, dataclasses.replace(rules, model=model))
+    sig = next(s for s in result.signals if s.category == "energy")
+    # P(energy) = sigmoid(0 + the head's words: 1.0 + 0.5 + 2.0)
+    assert sig.score == round(1 / (1 + np.exp(-3.5)), 3)
+    assert sig.evidence == "The zorblat turbines hum."
+    assert sig.cue == "zorblat turbines" and text[sig.start : sig.end] == sig.evidence
+
+
+def test_every_shipped_signal_has_its_evidence_and_cue(watch: Watch, rules: Watch) -> None:
+    found_by_the_model = 0
+    for item in load_devset()[::5]:
         result = tag_article(item["id"], item.get("title"), item["text"], watch)
         if not result.relevant:
             continue
@@ -94,9 +115,10 @@ def test_every_shipped_signal_has_a_cue_of_a_rules_candidate(watch: Watch, rules
         assert inputs is not None
         best = dict(zip(inputs.categories, inputs.category_features[:, 0], strict=True))
         for sig in result.signals:
-            assert best[sig.category] > 0, (item["id"], sig.category)
             assert item["text"][sig.start : sig.end] == sig.evidence
             assert sig.cue and sig.cue in sig.evidence
+            found_by_the_model += best[sig.category] == 0
+    assert found_by_the_model > 0  # some topics have no cue of the rules
 
 
 def test_the_shipped_model_is_the_one_the_dev_set_trains(watch: Watch, rules: Watch) -> None:
