@@ -1,23 +1,33 @@
-"""The tagger's learned decision layer: which categories an article is about, and its tone.
+"""The tagger's learned decision layer: is an article about the relation, which categories
+are its topics, and its tone.
 
-The rules of ``extractors.tagger`` find the evidence: every sentence with a category cue
-becomes a candidate signal with a score, an evidence sentence and a tone.  Which of those
-categories are the article's *topics*, and what its overall tone is, the rules decide with
-hand-set thresholds that stopped generalising (see ``seeds/devset/README.md``).  This layer
-takes that last decision with logistic regressions trained on the development set:
+The rules of ``extractors.tagger`` find the evidence: relevance evidence (sentences naming
+both sides, with or without a relation cue, the title, border places), and for every
+sentence with a category cue a candidate signal with a score, an evidence sentence and a
+tone.  Which articles are relevant, which categories are their *topics* and what their
+overall tone is, the rules decide with hand-set thresholds that stopped generalising (see
+``seeds/devset/README.md``).  This layer takes those decisions with logistic regressions
+trained on the development set, each over the rules' own figures and the words and word
+pairs of the title and the article's head (its first sentences, ``MODEL_HEAD_WORDS``):
 
-- one per category: P(the article is about the category), from the rules' figures for that
-  category (``CATEGORY_FEATURES``: the best candidate's score, how many there are, whether
-  the rules kept it, a cue in the title, ...) and the words and word pairs of the title and
-  text.  A category is kept when P reaches the model's threshold *and* the rules found a
-  candidate for it: every signal still has a cue and an evidence sentence.
-- one over the four tone labels, from the rules' tone score and label, the tone words, and
-  the same words and word pairs.  The tone *score* stays the rules' (the cooperation--
-  conflict index is drawn from it); the model sets only the label.
+- relevance: P(the article is about the relation) from the rules' relevance figures
+  (``RELEVANCE_FEATURES``); the article is relevant at RELEVANT_AT, and P is its stored
+  relevance.  Only articles the rules give some relevance (``MODEL_RELEVANCE_FLOOR``) are
+  asked: a story naming one side only stays not relevant.
+- one per category: P(the article is about the category) from the rules' figures for it
+  (``CATEGORY_FEATURES``: the best candidate's score, how many there are, whether the rules
+  kept it, a cue in the title, ...).  A category is kept at the model's threshold.  Its
+  signals are the rules' candidates; a category with no cue at all gets one signal, the
+  sentence of the head whose words weigh most for it (its cue: the word or pair weighing
+  most; its score: P).
+- one over the four tone labels, from the rules' tone score and label and the tone words.
+  The tone *score* stays the rules' (the cooperation--conflict index is drawn from it); the
+  model sets only the label.
 
 The weights live in a JSON file beside the watch (``[model] file`` in the watch file), made
 by ``make train-tagger`` (``extractors.train_tagger``) from the dev set's ``tune`` items
-only.  Inference needs numpy alone: a dictionary lookup per word and word pair, then a sum.
+only.  Inference needs numpy alone: a set intersection of the article's terms with the
+vocabulary, then a sum of their rows.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 # the rules' figures for one category, in the order the weights expect them
 CATEGORY_FEATURES = (
     "best_score",  # the best candidate signal's score (0: no candidate)
@@ -63,6 +73,22 @@ TONE_FEATURES = (
     "log_terms",  # as for the categories
 )
 TONE_LABELS = ("cooperation", "conflict", "mixed", "neutral")
+# the rules' relevance figures
+RELEVANCE_FEATURES = (
+    "rules_relevance",  # the rules' relevance (0..1)
+    "rules_relevant",  # the rules' yes/no
+    "log_strong",  # log(1 + sentences naming both sides with a relation cue)
+    "log_weak",  # log(1 + sentences naming both sides without one)
+    "title",  # the title's relevance evidence (0..1)
+    "both_sides",  # the article names both sides
+    "log_places",  # log(1 + border places named)
+    "cue_between_sides",  # a category cue in a sentence naming both sides
+    "log_signals",  # log(1 + the rules' signals)
+    "best_score",  # the best candidate signal's score
+    "log_terms",  # as for the categories
+)
+# an article is relevant when P(relevant) reaches this
+RELEVANT_AT = 0.5
 TITLE_PREFIX = "t:"  # title words are features of their own
 _WORD = re.compile(r"\w+")
 
@@ -96,10 +122,17 @@ class TaggerModel:
     category_weights: np.ndarray  # (K, len(CATEGORY_FEATURES))
     tone_bias: np.ndarray  # (4,)
     tone_weights: np.ndarray  # (4, len(TONE_FEATURES))
+    relevance_bias: float
+    relevance_weights: np.ndarray  # (len(RELEVANCE_FEATURES),)
     vocabulary: dict[str, int]
-    text_weights: np.ndarray  # (V, K + 4)
+    text_weights: np.ndarray  # (V, K + 4 + 1), in units of 1 / text_scale
     trained_on: dict[str, Any]
     digest: str
+    text_scale: float = 1.0
+    known: frozenset[str] = frozenset()  # the vocabulary's terms (a set meets a set fastest)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "known", frozenset(self.vocabulary))
 
     def rows(self, terms: set[str]) -> list[int]:
         """The rows of ``text_weights`` of the known ones of ``terms``."""
@@ -107,12 +140,11 @@ class TaggerModel:
         return [i for i in map(get, terms) if i is not None]
 
     def text_scores(self, terms: set[str]) -> np.ndarray:
-        """The text terms' summed weights: K category columns, then 4 tone columns."""
-        get = self.vocabulary.get
-        rows = [i for i in map(get, terms) if i is not None]
+        """The text terms' summed weights: K category columns, 4 tone columns, relevance."""
+        rows = list(map(self.vocabulary.__getitem__, terms & self.known))
         if not rows:
             return np.zeros(self.text_weights.shape[1])
-        return self.text_weights[rows].sum(axis=0)
+        return self.text_weights[rows].sum(axis=0) / self.text_scale
 
     def category_probabilities(
         self, rule_features: np.ndarray, text_scores: np.ndarray
@@ -125,8 +157,14 @@ class TaggerModel:
 
     def tone_label(self, tone_features: np.ndarray, text_scores: np.ndarray) -> str:
         """The most probable of TONE_LABELS."""
-        z = self.tone_bias + self.tone_weights @ tone_features + text_scores[len(self.categories) :]
+        k = len(self.categories)
+        z = self.tone_bias + self.tone_weights @ tone_features + text_scores[k : k + 4]
         return TONE_LABELS[int(np.argmax(z))]
+
+    def relevance(self, relevance_features: np.ndarray, text_scores: np.ndarray) -> float:
+        """P(the article is about the relation)."""
+        z = self.relevance_bias + float(self.relevance_weights @ relevance_features)
+        return 1.0 / (1.0 + math.exp(-(z + float(text_scores[-1]))))
 
 
 def log1p(x: float) -> float:
@@ -173,8 +211,10 @@ def model_from_dict(
         raise ModelError(f"format {found!r}, expected {MODEL_FORMAT}")
     try:
         cats = tuple(data["categories"])
-        if data["category_features"] != list(CATEGORY_FEATURES) or data["tone_features"] != list(
-            TONE_FEATURES
+        if (
+            data["category_features"] != list(CATEGORY_FEATURES)
+            or data["tone_features"] != list(TONE_FEATURES)
+            or data["relevance_features"] != list(RELEVANCE_FEATURES)
         ):
             raise ModelError("made for other features; retrain it (make train-tagger)")
         if sorted(cats) != sorted(categories):
@@ -185,6 +225,9 @@ def model_from_dict(
         text = data["text"]
         terms = list(text)
         scale = float(data["text_scale"])
+        units = np.array([text[t] for t in terms], dtype=np.int64)
+        if units.size and np.abs(units).max() > np.iinfo(np.int16).max:
+            raise ModelError("a text weight is too large for its 16-bit unit")
         model = TaggerModel(
             categories=cats,
             threshold=float(data["threshold"]),
@@ -192,11 +235,14 @@ def model_from_dict(
             category_weights=np.array(data["category_weights"], dtype=np.float64),
             tone_bias=np.array(data["tone_bias"], dtype=np.float64),
             tone_weights=np.array(data["tone_weights"], dtype=np.float64),
+            relevance_bias=float(data["relevance_bias"]),
+            relevance_weights=np.array(data["relevance_weights"], dtype=np.float64),
             vocabulary={term: i for i, term in enumerate(terms)},
-            text_weights=np.array([text[t] for t in terms], dtype=np.float64).reshape(
-                len(terms), len(cats) + len(TONE_LABELS)
-            )
-            / scale,
+            # the file's integer units, kept as such: a small matrix stays in the CPU's cache
+            text_weights=units.astype(np.int16).reshape(
+                len(terms), len(cats) + len(TONE_LABELS) + 1
+            ),
+            text_scale=scale,
             trained_on=dict(data.get("trained_on", {})),
             digest=digest,
         )
@@ -210,7 +256,8 @@ def model_from_dict(
         "category_weights": (model.category_weights.shape, (k, len(CATEGORY_FEATURES))),
         "tone_bias": (model.tone_bias.shape, (len(TONE_LABELS),)),
         "tone_weights": (model.tone_weights.shape, (len(TONE_LABELS), len(TONE_FEATURES))),
-        "text_weights": (model.text_weights.shape, (len(terms), k + len(TONE_LABELS))),
+        "relevance_weights": (model.relevance_weights.shape, (len(RELEVANCE_FEATURES),)),
+        "text_weights": (model.text_weights.shape, (len(terms), k + len(TONE_LABELS) + 1)),
     }
     wrong = [f"{name} {got} != {want}" for name, (got, want) in shapes.items() if got != want]
     if wrong:

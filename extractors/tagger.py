@@ -80,6 +80,7 @@ from dyadwatch.watch import (
 )
 from extractors.direction import direct_signals
 from extractors.learned import (
+    RELEVANT_AT,
     TONE_FEATURES,
     TaggerModel,
     log1p,
@@ -133,8 +134,12 @@ THIRD_CATEGORY_SHARE = 0.65
 # a conflict cue under a modal of possibility ("could expose them to secondary sanctions")
 # is a risk, not an event: its tone counts this much
 HEDGED_CONFLICT = 0.5
+# with the learned layer, an article of less relevance than this by the rules is not relevant
+# (the layer decides the rest): 7 of the 1,318 relevant tune items are below it, 577 of 661
+# others
+MODEL_RELEVANCE_FLOOR = 0.3
 # the learned layer reads the words of an article's first sentences up to this many words
-MODEL_HEAD_WORDS = 300
+MODEL_HEAD_WORDS = 200
 
 _BORDER_PROVINCES = frozenset({"balochistan", "sistan_baluchestan"})
 HUMANITARIAN = "humanitarian"  # the category of help for a mishap's victims
@@ -721,13 +726,15 @@ def find_amounts(text: str, article_id: str, version: str) -> list[Amount]:
 
 @dataclass
 class ModelInputs:
-    """What the learned layer reads of one relevant article: the rules' figures for each of
+    """What the learned layer reads of one article: the rules' figures for each of
     ``categories`` (learned.CATEGORY_FEATURES), the text terms of its title and head
-    (``_head_end``) and the rules' tone figures (learned.TONE_FEATURES)."""
+    (``_head_end``), the rules' relevance figures (learned.RELEVANCE_FEATURES) and their
+    tone figures (learned.TONE_FEATURES)."""
 
     categories: tuple[str, ...]
     category_features: np.ndarray
     terms: set[str]
+    relevance_features: np.ndarray
     tone_features: np.ndarray = field(default_factory=lambda: np.zeros(len(TONE_FEATURES)))
 
 
@@ -786,8 +793,9 @@ def tag_article(
 
 def model_features(title: str | None, text: str, watch: Watch) -> ModelInputs | None:
     """What the learned layer (extractors/learned.py) reads of an article, as the rules of
-    ``watch`` see it (its own model is not applied); None when the rules find the article
-    not relevant.  ``extractors.train_tagger`` trains on these."""
+    ``watch`` see it (its own model is not applied); None when the rules' relevance is
+    below MODEL_RELEVANCE_FLOOR (the layer is not asked).  ``extractors.train_tagger``
+    trains on these."""
     found: list[ModelInputs] = []
     _tag("", title, text, watch, found)
     return found[0] if found else None
@@ -808,26 +816,23 @@ def _head_end(text: str, sentences: list[tuple[int, int]]) -> int:
 def _model_evidence(
     model: TaggerModel,
     category: str,
-    text: str,
     low: str,
     sentences: list[tuple[int, int]],
     of_sentence: dict[int, set[str]],
 ) -> tuple[int, int, int, int] | None:
-    """The evidence of a category the model finds without any cue of it: the sentence whose
-    text terms weigh most for it, and in it the term that weighs most (the signal's cue), as
-    (sentence start, end, cue start, end); None when no sentence has a term for it.
-    ``of_sentence`` caches each sentence's terms (by its start) between categories."""
+    """The evidence of a category the model finds without any cue of it: of ``sentences``
+    (the head's, which the model read), the one whose text terms weigh most for it, and in
+    it the term that weighs most (the signal's cue), as (sentence start, end, cue start,
+    end); None when no sentence has a term for it.  ``of_sentence`` caches each sentence's
+    terms (by its start) between categories."""
     column = model.categories.index(category)
+    weights, vocabulary = model.text_weights, model.vocabulary
     best: tuple[float, int, int, str] | None = None
     for a, b in sentences:
         terms = of_sentence.get(a)
         if terms is None:
             terms = of_sentence[a] = sentence_terms(low[a:b])
-        weighed = [
-            (model.text_weights[i, column], t)
-            for t in terms
-            if (i := model.vocabulary.get(t)) is not None
-        ]
+        weighed = [(weights[vocabulary[t], column], t) for t in terms & model.known]
         total = sum(w for w, _ in weighed)
         if weighed and total > 0 and (best is None or total > best[0]):
             best = (total, a, b, max(weighed)[1])
@@ -1017,7 +1022,10 @@ def _tag(
     if len(sides_seen) < 2 and not title_ev:
         relevance = min(relevance, 0.3)  # about one side only
     relevance = round(relevance, 3)
-    if relevance < rs.threshold:
+    learned = model is not None or collect is not None
+    # with the learned layer, the rules' relevance only screens out what is plainly no story
+    # of the relation; the layer decides the rest (after the signals, which it reads)
+    if relevance < (MODEL_RELEVANCE_FLOOR if learned else rs.threshold):
         return TagResult(False, relevance, 0.0, "neutral", version, [], mentions)
 
     # -- signals: one per (category, sentence) with a cue ----------------------------
@@ -1127,14 +1135,15 @@ def _tag(
         if len(main_topics) < len(evidence_of):
             signals = [sig for sig in signals if sig.category in main_topics]
     signals.sort(key=lambda sig: (sig.start, sig.category))
-    if not signals and not cue_between_sides and relevance < NO_SIGNAL_RELEVANCE:
-        # both sides named, but nothing of any category happens between them: a writer
-        # of both origins, a list of visitors -- not a story about the relation
+    # both sides named, but nothing of any category happens between them: a writer of both
+    # origins, a list of visitors -- not a story about the relation
+    no_signal = not signals and not cue_between_sides and relevance < NO_SIGNAL_RELEVANCE
+    if no_signal and not learned:
         relevance = min(relevance, round(rs.threshold - NO_SIGNAL_MARGIN, 3))
         return TagResult(False, relevance, 0.0, "neutral", version, [], mentions)
-    # -- the learned layer: which categories are the article's topics -------------------
+    # -- the learned layer: is the article relevant, which categories are its topics -----
     inputs = None
-    if model is not None or collect is not None:
+    if learned:
         order = model.categories if model is not None else tuple(sorted(categories))
         cue_counts: dict[str, int] = {}
         for _, h in cue_hits:
@@ -1142,7 +1151,8 @@ def _tag(
         kept_categories = {sig.category for sig in signals}
         passing_categories = {sig.category for sig in passing}
         long_article = n_sent > LONG_ARTICLE_SENTENCES
-        terms = sentence_terms(low[: _head_end(low, sentences)])
+        head_end = _head_end(low, sentences)
+        terms = sentence_terms(low[:head_end])
         if title:
             terms |= title_terms(fold(title))
         log_terms = log1p(len(terms)) / 5
@@ -1163,9 +1173,29 @@ def _tag(
                 for c in order
             ]
         )
-        inputs = ModelInputs(order, rule_features, terms)
+        best_score = max((item[0] for items in candidates.values() for item in items), default=0)
+        relevance_features = np.array(
+            [
+                relevance,
+                float(relevance >= rs.threshold and not no_signal),
+                log1p(n_strong),
+                log1p(n_weak),
+                title_ev,
+                float(len(sides_seen) == 2),
+                log1p(len(places)),
+                float(cue_between_sides),
+                log1p(len(signals)),
+                best_score,
+                log_terms,
+            ]
+        )
+        inputs = ModelInputs(order, rule_features, terms, relevance_features)
     if model is not None:
         text_scores = model.text_scores(inputs.terms)
+        p_relevant = model.relevance(inputs.relevance_features, text_scores)
+        relevance = round(p_relevant, 3)
+        if p_relevant < RELEVANT_AT:
+            return TagResult(False, relevance, 0.0, "neutral", version, [], mentions)
         chosen = model.category_probabilities(inputs.category_features, text_scores)
         by_category: dict[str, list[Signal]] = {}
         for sig in signals:
@@ -1184,7 +1214,8 @@ def _tag(
                     for item in items[: rs.max_signals_per_category]
                 ]
             else:  # no cue of the category: the model's evidence, if a sentence has any
-                found = _model_evidence(model, category, text, low, sentences, of_sentence)
+                head = [span for span in sentences if span[1] <= head_end]
+                found = _model_evidence(model, category, low, head, of_sentence)
                 if found is not None:
                     a, b, cs, ce = found
                     cue = text[cs:ce]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import json
 import pstats
 import random
@@ -180,18 +181,24 @@ def run(
         prof.disable()
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     chars = sum(len(text) for _, _, text in corpus) / n
+    # the shipped tagger, then the rules alone in the same run: the learned layer's cost
+    variants = [("", watch)]
+    if watch.model is not None:
+        variants.append((", rules alone", dataclasses.replace(watch, model=None)))
     for fresh in (True, False):
-        best, best_cpu, relevant = _timed(corpus, watch, rounds, fresh)
-        rate = n / best
-        if fresh:
-            fresh_rate = rate
-        # CPU time: what one core does, even when other processes share the machine
-        print(
-            f"tagger ({corpus_name}, {'every sentence new' if fresh else 'warm caches'}): "
-            f"{rate:,.0f} articles/s on one core ({n / best_cpu:,.0f}/s of CPU time; "
-            f"{n} articles of {chars:,.0f} chars, {relevant} relevant; best of {rounds}); "
-            f"target {TARGET_PER_SECOND:,}/s"
-        )
+        for label, tagger in variants:
+            best, best_cpu, relevant = _timed(corpus, tagger, rounds, fresh)
+            rate = n / best
+            if fresh and not label:
+                fresh_rate = rate
+            # CPU time: what one core does, even when other processes share the machine
+            print(
+                f"tagger ({corpus_name}{label}, "
+                f"{'every sentence new' if fresh else 'warm caches'}): "
+                f"{rate:,.0f} articles/s on one core ({n / best_cpu:,.0f}/s of CPU time; "
+                f"{n} articles of {chars:,.0f} chars, {relevant} relevant; best of {rounds}); "
+                f"target {TARGET_PER_SECOND:,}/s"
+            )
     rate = fresh_rate
     if stages:
         parts = stage_times(corpus, watch, rounds)

@@ -13,13 +13,14 @@ from dyadwatch.watch import Watch, load_watch
 from extractors.eval_tagger import DEVSET_DIR, load_devset
 from extractors.learned import (
     CATEGORY_FEATURES,
+    RELEVANCE_FEATURES,
     TONE_FEATURES,
     TONE_LABELS,
     TaggerModel,
     load_model,
     model_from_dict,
 )
-from extractors.tagger import model_features, tag_article
+from extractors.tagger import MODEL_RELEVANCE_FLOOR, model_features, tag_article
 from extractors.train_tagger import examples, fit, main, predict, train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +42,11 @@ def rules(watch: Watch) -> Watch:
     return dataclasses.replace(watch, model=None)
 
 
-def constant_model(watch: Watch, bias: dict[str, float], tone: str) -> TaggerModel:
-    """A model that ignores its inputs: each category's bias decides it, the tone is fixed."""
+def constant_model(
+    watch: Watch, bias: dict[str, float], tone: str, relevance: float = 10.0
+) -> TaggerModel:
+    """A model that ignores its inputs: each category's bias decides it, the tone is fixed,
+    and ``relevance`` is the relevance logit."""
     cats = tuple(sorted(watch.categories))
     tone_bias = np.full(len(TONE_LABELS), -10.0)
     tone_bias[TONE_LABELS.index(tone)] = 10.0
@@ -53,8 +57,10 @@ def constant_model(watch: Watch, bias: dict[str, float], tone: str) -> TaggerMod
         category_weights=np.zeros((len(cats), len(CATEGORY_FEATURES))),
         tone_bias=tone_bias,
         tone_weights=np.zeros((len(TONE_LABELS), len(TONE_FEATURES))),
+        relevance_bias=relevance,
+        relevance_weights=np.zeros(len(RELEVANCE_FEATURES)),
         vocabulary={},
-        text_weights=np.zeros((0, len(cats) + len(TONE_LABELS))),
+        text_weights=np.zeros((0, len(cats) + len(TONE_LABELS) + 1)),
         trained_on={},
         digest="test",
     )
@@ -83,13 +89,22 @@ def test_the_model_decides_among_the_rules_candidates_and_sets_the_tone(rules: W
     keep_none = constant_model(rules, {}, "neutral")
     result = tag_article("a", None, TEXT, dataclasses.replace(rules, model=keep_none))
     assert result.relevant and result.signals == [] and result.tone == "neutral"
+    # the model's P(relevant) is the article's relevance, and decides it
+    not_relevant = constant_model(rules, {"diplomacy": 10.0}, "cooperation", relevance=-1.0)
+    result = tag_article("a", None, TEXT, dataclasses.replace(rules, model=not_relevant))
+    assert not result.relevant and result.relevance == round(1 / (1 + np.exp(1.0)), 3)
+    assert result.signals == [] and result.tone == "neutral"
+    # ... above the rules' floor only: a story of one side is no story of the relation
+    one_side = "Pakistan raised petrol prices by Rs5 a litre on Monday."
+    result = tag_article("a", None, one_side, dataclasses.replace(rules, model=keep_none))
+    assert not result.relevant and result.relevance < MODEL_RELEVANCE_FLOOR
 
 
 def test_a_topic_without_a_cue_gets_the_sentence_whose_words_weigh_most(rules: Watch) -> None:
     text = TEXT + " Engineers said the zorblat would be rebuilt. The zorblat turbines hum."
     model = constant_model(rules, {"diplomacy": 10.0, "energy": 0.0}, "neutral")
     k = len(model.categories)
-    weights = np.zeros((3, k + len(TONE_LABELS)))
+    weights = np.zeros((3, k + len(TONE_LABELS) + 1))
     energy = model.categories.index("energy")
     weights[:, energy] = [1.0, 0.5, 2.0]  # "zorblat", "turbines", "zorblat turbines"
     model = dataclasses.replace(
@@ -152,7 +167,7 @@ def test_the_file_round_trips_and_a_small_training_run_learns(tmp_path: Path) ->
     labels = {item["id"]: set(item["categories"]) for item in items}
     right = rules_right = 0
     for ex in examples(items, rules):
-        cats, _ = predict(model, ex)
+        _, cats, _ = predict(model, ex)
         right += set(cats) == labels[ex.item_id]
         kept = ex.inputs.category_features[:, CATEGORY_FEATURES.index("rules_kept")]
         rules_cats = {c for c, k in zip(ex.inputs.categories, kept, strict=True) if k}

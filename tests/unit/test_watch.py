@@ -206,9 +206,11 @@ def test_version_combines_code_version_file_bytes_and_model(tmp_path: Path) -> N
     b.write_bytes(data + b"\n# a comment changes the bytes\n")
     assert load_watch(b).version != v1
     # a retrained model is a new version of the tagger, with the same watch file
-    model.write_bytes(model.read_bytes().replace(b'"threshold": 0.45', b'"threshold": 0.5'))
+    retrained = json.loads(model.read_text(encoding="utf-8"))
+    retrained["threshold"] = round(retrained["threshold"] + 0.05, 2)
+    model.write_text(json.dumps(retrained), encoding="utf-8")
     assert load_watch(a).version != v1
-    assert load_watch(a).model.threshold == 0.5
+    assert load_watch(a).model.threshold == retrained["threshold"]
 
 
 def test_a_missing_or_foreign_model_file_is_a_clear_error(tmp_path: Path) -> None:
