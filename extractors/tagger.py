@@ -55,6 +55,7 @@ import functools
 import json
 import logging
 import re
+import tomllib
 from bisect import bisect_right
 from collections.abc import Iterable
 from contextlib import closing
@@ -77,6 +78,7 @@ from dyadwatch.watch import (
     WatchError,
     fold,
     load_watch,
+    model_path,
 )
 from extractors.direction import direct_signals
 from extractors.learned import (
@@ -1321,21 +1323,31 @@ def _tag(
 TAGGED_FILES = ("tagged_articles", "signals", "mentions", "quotes", "amounts")
 
 
+# a watch file's path, then the time and size of it and of the model file it names (0, 0: none)
+WatchKey = tuple[str, int, int, int, int]
+
+
 @functools.lru_cache(maxsize=4)
-def _watch_at(path: str, mtime_ns: int, size: int) -> Watch:
-    """The watch file at ``path`` as it is now (keyed by its time and size), loaded once per
-    process: a forked worker finds the one its parent loaded."""
+def _watch_at(path: str, *_stamps: int) -> Watch:
+    """The watch file at ``path`` as it is now (keyed by the time and size of it and of its
+    model, ``_watch_key``), loaded once per process: a forked worker finds the one its parent
+    loaded."""
     return load_watch(Path(path))
 
 
-def _watch_key(path: Path) -> tuple[str, int, int]:
+def _watch_key(path: Path) -> WatchKey:
     stat = Path(path).stat()
-    return str(path), stat.st_mtime_ns, stat.st_size
+    try:
+        model = model_path(path, tomllib.loads(Path(path).read_text(encoding="utf-8")))
+        model_stat = model.stat() if model is not None else None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        model_stat = None  # load_watch reports what is wrong
+    if model_stat is None:
+        return str(path), stat.st_mtime_ns, stat.st_size, 0, 0
+    return str(path), stat.st_mtime_ns, stat.st_size, model_stat.st_mtime_ns, model_stat.st_size
 
 
-def _tag_line(
-    watch_key: tuple[str, int, int], version: str, line: str
-) -> tuple[bool, dict[str, list[str]]]:
+def _tag_line(watch_key: WatchKey, version: str, line: str) -> tuple[bool, dict[str, list[str]]]:
     """Tag one line of ``articles`` with the watch file the run started with (its key and
     version): whether the article is relevant, and the JSON lines it adds to each of
     ``TAGGED_FILES`` (made here, so a worker process does the encoding)."""

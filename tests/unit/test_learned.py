@@ -20,8 +20,15 @@ from extractors.learned import (
     load_model,
     model_from_dict,
 )
-from extractors.tagger import MODEL_RELEVANCE_FLOOR, model_features, tag_article
+from extractors.tagger import (
+    MODEL_RELEVANCE_FLOOR,
+    _watch_at,
+    _watch_key,
+    model_features,
+    tag_article,
+)
 from extractors.train_tagger import examples, fit, main, predict, train
+from tests.conftest import copy_of_watch
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCH_FILE = ROOT / "seeds" / "watch.toml"
@@ -183,3 +190,14 @@ def test_cross_validation_prints_both_columns(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "3-fold cross-validation on 90 tune items" in out
     assert "micro_f1" in out and "learned" in out
+
+
+def test_a_retrained_model_is_a_new_watch_for_the_tag_step(tmp_path: Path) -> None:
+    watch_file = copy_of_watch(tmp_path)
+    before = _watch_key(watch_file)
+    version = _watch_at(*before).version
+    model = tmp_path / "tagger_model.json"
+    model.write_bytes(model.read_bytes() + b"\n")  # the watch file itself is unchanged
+    after = _watch_key(watch_file)
+    assert after[:3] == before[:3] and after != before
+    assert _watch_at(*after).version != version
