@@ -114,7 +114,7 @@ def title_terms(folded_title: str) -> set[str]:
 @dataclass(frozen=True)
 class TaggerModel:
     """A loaded model: ``vocabulary`` maps a text term to its row of ``text_weights``
-    (columns: ``categories``, then ``TONE_LABELS``)."""
+    (columns: ``categories``, then ``TONE_LABELS``, then relevance)."""
 
     categories: tuple[str, ...]
     threshold: float
@@ -133,11 +133,6 @@ class TaggerModel:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "known", frozenset(self.vocabulary))
-
-    def rows(self, terms: set[str]) -> list[int]:
-        """The rows of ``text_weights`` of the known ones of ``terms``."""
-        get = self.vocabulary.get
-        return [i for i in map(get, terms) if i is not None]
 
     def text_scores(self, terms: set[str]) -> np.ndarray:
         """The text terms' summed weights: K category columns, 4 tone columns, relevance."""
@@ -168,6 +163,7 @@ class TaggerModel:
 
 
 def log1p(x: float) -> float:
+    """log(1 + x) of a count or sum, 0 for anything below 0."""
     return math.log1p(max(0.0, x))
 
 

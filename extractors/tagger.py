@@ -41,10 +41,12 @@ matching is precompiled by ``dyadwatch.watch.load_watch``.  What it does:
    one-sided.
 
 7. With a learned model in the watch (``[model] file``; extractors/learned.py), logistic
-   regressions over the rules' figures for each category and the words of the title and
-   the article's head decide which categories with a candidate signal are its topics, and
-   its tone label (the tone score stays the rules').  Trained on the dev set by
-   ``make train-tagger``; without a model the rules above decide.
+   regressions over the rules' figures and the words of the title and the article's head
+   decide whether an article of some relevance by the rules (MODEL_RELEVANCE_FLOOR) is
+   relevant, which categories are its topics (a topic without a cue of the rules gets the
+   head's sentence whose words weigh most for it as evidence), and its tone label (the tone
+   score stays the rules').  Trained on the dev set by ``make train-tagger``; without a
+   model the rules above decide.
 
 The title adds to relevance and tone, never to signals: every offset indexes ``text``.
 """
@@ -137,8 +139,8 @@ THIRD_CATEGORY_SHARE = 0.65
 # is a risk, not an event: its tone counts this much
 HEDGED_CONFLICT = 0.5
 # with the learned layer, an article of less relevance than this by the rules is not relevant
-# (the layer decides the rest): 7 of the 1,318 relevant tune items are below it, 577 of 661
-# others
+# (the layer decides the rest): of the 1,979 tune items of rounds up to 28, 7 of the 1,318
+# relevant ones were below it, and 577 of the 661 others
 MODEL_RELEVANCE_FLOOR = 0.3
 # the learned layer reads the words of an article's first sentences up to this many words: most
 # dev-set items are shorter (5-fold CV scores the same at 200, 300 and without a limit), and
@@ -886,7 +888,7 @@ def _tag(
     collect: list[ModelInputs] | None,
 ) -> TagResult:
     """``tag_article``; with ``collect``, the rules alone decide and the learned layer's
-    inputs are appended to it (a relevant article only)."""
+    inputs are appended to it (an article of MODEL_RELEVANCE_FLOOR or more only)."""
     version = watch.version
     model = None if collect is not None else watch.model
     low = fold(text)
@@ -1300,7 +1302,7 @@ def _tag(
                 log1p(-negative),
                 title_value,
                 float(both_ways),
-                log1p(len(inputs.terms)) / 5,
+                log_terms,
             ]
         )
         if model is not None:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from scipy.optimize import minimize
+from scipy.special import expit
 
 from dyadwatch.watch import Watch, load_watch, model_path
 from extractors.eval_tagger import DEVSET_DIR, WATCH_FILE, load_devset, score
@@ -109,7 +110,7 @@ def _logistic(
         b = theta[d * k :]
         z = x @ w + b
         if k == 1:
-            p = 1.0 / (1.0 + np.exp(-z))
+            p = expit(z)
             value = np.logaddexp(0.0, z) - target * z
             total = float(value.sum())
         else:
@@ -127,6 +128,13 @@ def _logistic(
     return result.x[: d * k].reshape(d, k), result.x[d * k :]
 
 
+def _penalty(n_rule: int, n_terms: int) -> np.ndarray:
+    """The L2 penalty of each weight: the rules' figures first, then the text terms."""
+    return np.concatenate(
+        [np.full(n_rule, 1.0 / (C_TEXT * RULE_FEATURE_EASE)), np.full(n_terms, 1.0 / C_TEXT)]
+    )
+
+
 def fit(train: Sequence[Example], categories: Sequence[str]) -> dict[str, Any]:
     """A model (the file's dict) fitted on ``train``."""
     cats = list(categories)
@@ -140,9 +148,7 @@ def fit(train: Sequence[Example], categories: Sequence[str]) -> dict[str, Any]:
         cols += hit
     text = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(train), len(terms)))
     n_rule = len(CATEGORY_FEATURES)
-    penalty = np.concatenate(
-        [np.full(n_rule, 1.0 / (C_TEXT * RULE_FEATURE_EASE)), np.full(len(terms), 1.0 / C_TEXT)]
-    )
+    penalty = _penalty(n_rule, len(terms))
     text_weights = np.zeros((len(terms), len(cats) + len(TONE_LABELS) + 1))
     category_weights, category_bias = [], []
     for k, category in enumerate(cats):
@@ -165,23 +171,14 @@ def fit(train: Sequence[Example], categories: Sequence[str]) -> dict[str, Any]:
         ]
     ).tocsr()
     y = np.array([TONE_LABELS.index(train[i].tone) for i in toned])
-    tone_penalty = np.concatenate(
-        [np.full(n_tone, 1.0 / (C_TEXT * RULE_FEATURE_EASE)), np.full(len(terms), 1.0 / C_TEXT)]
-    )
-    w, b = _logistic(x, y, tone_penalty, len(TONE_LABELS))
+    w, b = _logistic(x, y, _penalty(n_tone, len(terms)), len(TONE_LABELS))
     text_weights[:, len(cats) : len(cats) + len(TONE_LABELS)] = w[n_tone:]
     n_relevance = len(RELEVANCE_FEATURES)
     x = sparse.hstack(
         [sparse.csr_matrix(np.array([ex.inputs.relevance_features for ex in train])), text]
     ).tocsr()
     y = np.array([ex.relevant for ex in train], dtype=np.int64)
-    relevance_penalty = np.concatenate(
-        [
-            np.full(n_relevance, 1.0 / (C_TEXT * RULE_FEATURE_EASE)),
-            np.full(len(terms), 1.0 / C_TEXT),
-        ]
-    )
-    rw, rb = _logistic(x, y, relevance_penalty, 1)
+    rw, rb = _logistic(x, y, _penalty(n_relevance, len(terms)), 1)
     text_weights[:, -1] = rw[n_relevance:, 0]
     # weights in units of 1/TEXT_SCALE; smaller ones are 0, and a term of only 0s is left out
     units = np.rint(text_weights * TEXT_SCALE).astype(np.int64)
