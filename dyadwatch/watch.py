@@ -907,7 +907,7 @@ def load_watch(path: Path, with_model: bool = True) -> Watch:
     model = None
     if model_file is not None:
         try:
-            model = load_model(model_file, list(categories))
+            model = load_model(model_file, list(categories), model_bytes or None)
         except FileNotFoundError:
             problems.append(
                 f"model.file: {model_file} does not exist: copy the model beside the watch "

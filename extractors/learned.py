@@ -182,12 +182,15 @@ def model_to_json(model: dict[str, Any]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def load_model(path: Path, categories: list[str] | tuple[str, ...]) -> TaggerModel:
-    """Load a model file made by ``extractors.train_tagger`` for a watch of ``categories``.
+def load_model(
+    path: Path, categories: list[str] | tuple[str, ...], raw: bytes | None = None
+) -> TaggerModel:
+    """Load a model file made by ``extractors.train_tagger`` for a watch of ``categories``
+    (``raw``: its bytes, when the caller has read them).
 
     Raises ``ModelError`` when it is malformed or its categories are not the watch's.
     """
-    raw = Path(path).read_bytes()
+    raw = Path(path).read_bytes() if raw is None else raw
     try:
         data = json.loads(raw)
     except ValueError as exc:

@@ -1209,6 +1209,7 @@ def _tag(
             by_category.setdefault(sig.category, []).append(sig)
         decided: list[Signal] = []
         of_sentence: dict[int, set[str]] = {}
+        head = [span for span in sentences if span[1] <= head_end]
         for category, p in zip(order, chosen, strict=True):
             if p < model.threshold:
                 continue
@@ -1221,7 +1222,6 @@ def _tag(
                     for item in items[: rs.max_signals_per_category]
                 ]
             else:  # no cue of the category: the model's evidence, if a sentence has any
-                head = [span for span in sentences if span[1] <= head_end]
                 found = _model_evidence(model, category, low, head, of_sentence)
                 if found is not None:
                     a, b, cs, ce = found
