@@ -150,6 +150,14 @@ class TaggerModel:
         z = z + text_scores[:k]
         return 1.0 / (1.0 + np.exp(-z))
 
+    def topics(self, rule_features: np.ndarray, text_scores: np.ndarray) -> dict[str, float]:
+        """The categories that are topics (P at or above ``threshold``), with their P, in the
+        order of ``categories``."""
+        p = self.category_probabilities(rule_features, text_scores)
+        return {
+            c: float(pc) for c, pc in zip(self.categories, p, strict=True) if pc >= self.threshold
+        }
+
     def tone_label(self, tone_features: np.ndarray, text_scores: np.ndarray) -> str:
         """The most probable of TONE_LABELS."""
         k = len(self.categories)

@@ -1203,16 +1203,13 @@ def _tag(
         relevance = round(p_relevant, 3)
         if p_relevant < RELEVANT_AT:
             return TagResult(False, relevance, 0.0, "neutral", version, [], mentions)
-        chosen = model.category_probabilities(inputs.category_features, text_scores)
         by_category: dict[str, list[Signal]] = {}
         for sig in signals:
             by_category.setdefault(sig.category, []).append(sig)
         decided: list[Signal] = []
         of_sentence: dict[int, set[str]] = {}
         head = [span for span in sentences if span[1] <= head_end]
-        for category, p in zip(order, chosen, strict=True):
-            if p < model.threshold:
-                continue
+        for category, p in model.topics(inputs.category_features, text_scores).items():
             if category in by_category:
                 decided += by_category[category]
             elif category in candidates:
@@ -1230,7 +1227,7 @@ def _tag(
                         Signal(
                             article_id,
                             category,
-                            round(float(p), 3),
+                            round(p, 3),
                             0.0,
                             text[a:b],
                             a,

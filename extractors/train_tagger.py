@@ -78,7 +78,8 @@ class Example:
 
 
 def examples(items: Sequence[dict[str, Any]], watch: Watch) -> list[Example]:
-    """The items the rules of ``watch`` find relevant, with their model inputs."""
+    """The items the learned layer is asked about (of MODEL_RELEVANCE_FLOOR or more by the
+    rules of ``watch``), with their model inputs."""
     rules = dataclasses.replace(watch, model=None)
     found = []
     for item in items:
@@ -215,9 +216,8 @@ def predict(model: TaggerModel, ex: Example) -> tuple[bool, list[str], str]:
     if model.relevance(inputs.relevance_features, text_scores) < RELEVANT_AT:
         return False, [], "neutral"
     order = [inputs.categories.index(c) for c in model.categories]
-    p = model.category_probabilities(inputs.category_features[order], text_scores)
-    chosen = [c for c, pc in zip(model.categories, p, strict=True) if pc >= model.threshold]
-    return True, sorted(chosen), model.tone_label(inputs.tone_features, text_scores)
+    topics = model.topics(inputs.category_features[order], text_scores)
+    return True, sorted(topics), model.tone_label(inputs.tone_features, text_scores)
 
 
 def cross_validate(
