@@ -88,8 +88,7 @@ from extractors.learned import (
     TONE_FEATURES,
     TaggerModel,
     log1p,
-    sentence_terms,
-    title_terms,
+    text_terms,
 )
 from extractors.parallel import ordered_map, worker_processes
 from extractors.runfiles import RunFiles, as_line, record_from_row
@@ -825,29 +824,31 @@ def _model_evidence(
     category: str,
     low: str,
     sentences: list[tuple[int, int]],
-    of_sentence: dict[int, set[str]],
+    of_sentence: dict[int, list[tuple[int, str]]],
 ) -> tuple[int, int, int, int] | None:
     """The evidence of a category the model finds without any cue of it: of ``sentences``
-    (the head's, which the model read), the one whose text terms weigh most for it, and in
-    it the term that weighs most (the signal's cue), as (sentence start, end, cue start,
-    end); None when no sentence has a term for it.  ``of_sentence`` caches each sentence's
-    terms (by its start) between categories."""
-    column = model.categories.index(category)
-    weights, vocabulary = model.text_weights, model.vocabulary
+    (the head's, which the model read), the one whose words weigh most for it, and in it the
+    word that weighs most (the signal's cue), as (sentence start, end, cue start, end); None
+    when no sentence has a word for it.  ``of_sentence`` caches each sentence's known words
+    and their rows (by its start) between categories."""
+    column = model.text_weights[:, model.categories.index(category)]
+    vocabulary = model.vocabulary
     best: tuple[float, int, int, str] | None = None
     for a, b in sentences:
-        terms = of_sentence.get(a)
-        if terms is None:
-            terms = of_sentence[a] = sentence_terms(low[a:b])
-        weighed = [(weights[vocabulary[t], column], t) for t in terms & model.known]
+        known = of_sentence.get(a)
+        if known is None:
+            words = text_terms(low[a:b])
+            known = of_sentence[a] = [(vocabulary[w], w) for w in words if w in vocabulary]
+        if not known:
+            continue
+        weighed = list(zip(column[[row for row, _ in known]].tolist(), (w for _, w in known)))
         total = sum(w for w, _ in weighed)
-        if weighed and total > 0 and (best is None or total > best[0]):
+        if total > 0 and (best is None or total > best[0]):
             best = (total, a, b, max(weighed)[1])
     if best is None:
         return None
-    _, a, b, term = best
-    words = r"\W+".join(map(re.escape, term.split()))
-    found = re.search(rf"(?<!\w){words}(?!\w)", low[a:b])
+    _, a, b, word = best
+    found = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", low[a:b])
     return None if found is None else (a, b, a + found.start(), a + found.end())
 
 
@@ -1159,9 +1160,7 @@ def _tag(
         passing_categories = {sig.category for sig in passing}
         long_article = n_sent > LONG_ARTICLE_SENTENCES
         head_end = _head_end(low, sentences)
-        terms = sentence_terms(low[:head_end])
-        if title:
-            terms |= title_terms(fold(title))
+        terms = text_terms(low[:head_end], fold(title) if title else None)
         log_terms = log1p(len(terms)) / 5
         rule_features = np.array(
             [
@@ -1207,7 +1206,7 @@ def _tag(
         for sig in signals:
             by_category.setdefault(sig.category, []).append(sig)
         decided: list[Signal] = []
-        of_sentence: dict[int, set[str]] = {}
+        of_sentence: dict[int, list[tuple[int, str]]] = {}
         head = [span for span in sentences if span[1] <= head_end]
         for category, p in model.topics(inputs.category_features, text_scores).items():
             if category in by_category:
