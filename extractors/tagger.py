@@ -824,7 +824,7 @@ def _model_evidence(
     category: str,
     low: str,
     sentences: list[tuple[int, int]],
-    of_sentence: dict[int, list[tuple[int, str]]],
+    of_sentence: dict[int, tuple[list[int], list[str]]],
 ) -> tuple[int, int, int, int] | None:
     """The evidence of a category the model finds without any cue of it: of ``sentences``
     (the head's, which the model read), the one whose words weigh most for it, and in it the
@@ -837,11 +837,12 @@ def _model_evidence(
     for a, b in sentences:
         known = of_sentence.get(a)
         if known is None:
-            words = text_terms(low[a:b])
-            known = of_sentence[a] = [(vocabulary[w], w) for w in words if w in vocabulary]
-        if not known:
+            words = [w for w in text_terms(low[a:b]) if w in vocabulary]
+            known = of_sentence[a] = ([vocabulary[w] for w in words], words)
+        rows, words = known
+        if not rows:
             continue
-        weighed = list(zip(column[[row for row, _ in known]].tolist(), (w for _, w in known)))
+        weighed = list(zip(column[rows].tolist(), words, strict=True))
         total = sum(w for w, _ in weighed)
         if total > 0 and (best is None or total > best[0]):
             best = (total, a, b, max(weighed)[1])
@@ -1206,7 +1207,7 @@ def _tag(
         for sig in signals:
             by_category.setdefault(sig.category, []).append(sig)
         decided: list[Signal] = []
-        of_sentence: dict[int, list[tuple[int, str]]] = {}
+        of_sentence: dict[int, tuple[list[int], list[str]]] = {}
         head = [span for span in sentences if span[1] <= head_end]
         for category, p in model.topics(inputs.category_features, text_scores).items():
             if category in by_category:
