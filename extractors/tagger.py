@@ -84,6 +84,7 @@ from dyadwatch.watch import (
 )
 from extractors.direction import direct_signals
 from extractors.learned import (
+    CATEGORY_FEATURES,
     RELEVANT_AT,
     TONE_FEATURES,
     TaggerModel,
@@ -853,9 +854,19 @@ def _model_evidence(
     return None if found is None else (a, b, a + found.start(), a + found.end())
 
 
+# columns of learned.CATEGORY_FEATURES
+_BEST, _LOG_CANDIDATES, _SCORE_SUM, _RULES_KEPT, _RULES_PASSING, _LOG_CUES = map(
+    CATEGORY_FEATURES.index,
+    ("best_score", "log_candidates", "score_sum", "rules_kept", "rules_passing", "log_cues"),
+)
+_IN_TITLE, _IN_LEAD, _RELEVANCE, _LONG_ARTICLE, _LOG_TERMS = map(
+    CATEGORY_FEATURES.index, ("in_title", "in_lead", "relevance", "long_article", "log_terms")
+)
+
+
 def _category_features(
-    category: str,
-    items: list[tuple[float, int, int, float, int, int]],
+    order: tuple[str, ...],
+    candidates: dict[str, list[tuple[float, int, int, float, int, int]]],
     kept: set[str],
     passing: set[str],
     cue_counts: dict[str, int],
@@ -864,22 +875,30 @@ def _category_features(
     relevance: float,
     long_article: bool,
     log_terms: float,
-) -> list[float]:
-    """The rules' figures for one category, in the order of learned.CATEGORY_FEATURES."""
-    best = max((item[0] for item in items), default=0.0)
-    return [
-        best,
-        log1p(len(items)),
-        min(3.0, sum(item[0] for item in items)),
-        float(category in kept),
-        float(category in passing),
-        log1p(cue_counts.get(category, 0)),
-        float(category in title_categories),
-        float(any(item[1] == lead for item in items)),
-        relevance,
-        float(long_article),
-        log_terms,
-    ]
+) -> np.ndarray:
+    """The rules' figures for each category of ``order`` (a row each), in the order of
+    learned.CATEGORY_FEATURES.  Most categories have no candidate and no cue in an article:
+    their rows hold the article's figures alone, so only the others are filled in."""
+    features = np.zeros((len(order), len(CATEGORY_FEATURES)))
+    features[:, _RELEVANCE] = relevance
+    features[:, _LONG_ARTICLE] = float(long_article)
+    features[:, _LOG_TERMS] = log_terms
+    row = {c: i for i, c in enumerate(order)}
+    for category, items in candidates.items():
+        f = features[row[category]]
+        scores = [item[0] for item in items]
+        f[_BEST] = max(scores)
+        f[_LOG_CANDIDATES] = log1p(len(items))
+        f[_SCORE_SUM] = min(3.0, sum(scores))
+        f[_IN_LEAD] = any(item[1] == lead for item in items)
+    for category, n in cue_counts.items():
+        features[row[category], _LOG_CUES] = log1p(n)
+    for names, column in ((kept, _RULES_KEPT), (passing, _RULES_PASSING)):
+        for category in names:
+            features[row[category], column] = 1.0
+    for category in title_categories:
+        features[row[category], _IN_TITLE] = 1.0
+    return features
 
 
 def _tag(
@@ -1163,22 +1182,17 @@ def _tag(
         head_end = _head_end(low, sentences)
         terms = text_terms(low[:head_end], fold(title) if title else None)
         log_terms = log1p(len(terms)) / 5
-        rule_features = np.array(
-            [
-                _category_features(
-                    c,
-                    candidates.get(c, []),
-                    kept_categories,
-                    passing_categories,
-                    cue_counts,
-                    title_categories,
-                    lead,
-                    relevance,
-                    long_article,
-                    log_terms,
-                )
-                for c in order
-            ]
+        rule_features = _category_features(
+            order,
+            candidates,
+            kept_categories,
+            passing_categories,
+            cue_counts,
+            title_categories,
+            lead,
+            relevance,
+            long_article,
+            log_terms,
         )
         best_score = max((item[0] for items in candidates.values() for item in items), default=0)
         relevance_features = np.array(
