@@ -97,7 +97,7 @@ from extractors.runfiles import RunFiles, as_line, record_from_row
 log = logging.getLogger(__name__)
 
 # Bump when the tagging logic changes; the watch version includes it.
-TAGGER_CODE_VERSION = "tagger-10"
+TAGGER_CODE_VERSION = "tagger-11"
 
 # a sentence's tone words override its topic's tone when they pull the other way this much
 FLIP_TONE_AT = 1.5
