@@ -153,12 +153,50 @@ HUMANITARIAN = "humanitarian"  # the category of help for a mishap's victims
 
 # -- sentence splitting --------------------------------------------------------------
 
-# one leading character class lets the regex engine skip ahead fast
-_BOUNDARY = re.compile(r"[\n.!?؟۔](?:(?<=\n)\s*|[.!?؟۔]*[\"'”’»)\]]*(?=\s|$))")
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr gen lt col maj brig capt cmdr adm sgt st no nos vs jan feb apr aug sep
     sept oct nov dec inc ltd co corp jr sr prof gov sen rep rev fig approx e.g i.e u.s u.k
     u.n u.s.a rs pvt govt dept est mt""".split()
+)
+# what may start the sentence after a '.' (else the '.' ends no sentence: "approx. three")
+_NEXT_SENTENCE = r"\s*[\"'“‘(]?[A-Z0-9\u0600-\u06ff]"
+_UPPER_OR_DIGIT_START = re.compile(_NEXT_SENTENCE)
+# a stop's run of stops and closing quotes or brackets, then a space or the end
+_STOP_RUN = r"[.!?؟۔]*[\"'”’»)\]]*(?=\s|$)"
+
+
+def _not_after_short_word(words: Iterable[str]) -> str:
+    """Negative lookbehinds, to follow a '.': they fail when the '.' closes a word standing
+    alone (no letter, digit or '.' before it: what ``split_sentences`` walks back over;
+    ``[^\\W_]`` is exactly what ``str.isalnum`` accepts) that is a single letter or digit,
+    or one of ``words`` in any case.  One lookbehind per word length: each has a fixed width.
+
+    They fail on a superset of the words ``split_sentences`` skips (``(?i)`` matches every
+    character that ``str.lower`` turns into the letter, and a few more: 'ſ' for s, 'ı' and
+    'İ' for i; the single character may be a digit): a '.' they stop is decided in Python,
+    the exact way, never the other way round.
+    """
+    alone = r"(?<![^\W_]|\.)"
+    by_length: dict[int, list[str]] = {}
+    for word in sorted(words):
+        by_length.setdefault(len(word), []).append(re.escape(word))
+    return rf"(?<!{alone}[^\W_]\.)" + "".join(
+        rf"(?<!{alone}(?i:{'|'.join(alternatives)})\.)"
+        for _, alternatives in sorted(by_length.items())
+    )
+
+
+# a '.' that surely ends a sentence: it closes no short word, and a capital, a digit or the
+# end comes next
+_DOT_ENDS = rf"(?<=\.){_not_after_short_word(_ABBREVIATIONS)}{_STOP_RUN}(?={_NEXT_SENTENCE}|\Z)"
+# One leading character class lets the regex engine skip ahead fast.  Group 1 (the common
+# case, decided here so that it costs Python no more than its span): a stop that ends a
+# sentence, the space after it skipped.  No group: a line break (the sentence ends before
+# it), or a '.' that may close an abbreviation or an initial, or have a lower-case word
+# after it, for Python to decide (the space after it is not skipped: a line break in it
+# still ends the sentence when the '.' does not).
+_BOUNDARY = re.compile(
+    rf"[\n.!?؟۔](?:(?<=\n)\s*|({_DOT_ENDS}|(?<=[!?؟۔]){_STOP_RUN})\s*|{_STOP_RUN})"
 )
 _CLAUSE_BREAK = re.compile(
     r"[,;:()\[\]\u060c\u061b]|\s(?:but|while|although|though|however|whereas|after|before"
@@ -167,7 +205,6 @@ _CLAUSE_BREAK = re.compile(
 # negators of a noun phrase, and how far after one a negated word may start
 _NOUN_NEGATORS = frozenset({"no", "without", "none", "free of", "absence of", "بغیر", "بدون"})
 NOUN_NEGATOR_SCOPE = 30
-_UPPER_OR_DIGIT_START = re.compile(r"\s*[\"'“‘(]?([A-Z0-9\u0600-\u06ff])")
 
 
 # modals of possibility before a cue in its clause (English), and prepositions that make what
@@ -191,6 +228,7 @@ _MISHAP = re.compile(
     + r"|\bسیل\b"
 )
 _TITLE_CLAUSES = re.compile(r";|\s[-–—]\s|,?\s+but\s+|,\s+then\s+|,\s+yet\s+")
+_TITLE_CLAUSE_MARKS = (";", "-", "–", "—", "but", "then", "yet")  # in every break: looked for first
 # a headline's parts ("Week in security: Iran hangs three; CTD raids Mastung"): a headline
 # naming the two sides only in different parts is a digest of two stories
 _TITLE_PARTS = re.compile(r"[;:|]|\s[-–—]\s")
@@ -201,6 +239,7 @@ _TITLE_PARTS = re.compile(r"[;:|]|\s[-–—]\s")
 _UNLINKED = re.compile(r"\b(?:separately|unrelated)\b|جداگانه")
 _UNLINKED_WORDS = ("separately", "unrelated", "جداگانه")
 _UNLINKED_TITLE = re.compile(r"\b(?:separate|separately|unrelated)\b|جداگانه|\bالگ\b")
+_UNLINKED_TITLE_WORDS = ("separate", "unrelated", "جداگانه", "الگ")
 
 
 def _unlinked(low: str, span: tuple[int, int]) -> bool:
@@ -214,35 +253,43 @@ def _unlinked(low: str, span: tuple[int, int]) -> bool:
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans ``(start, end)`` of ``text``, whitespace trimmed, in order."""
     spans: list[tuple[int, int]] = []
-    start = 0
+    # the next sentence's start: at a non-space (or the end), as every span is trimmed
+    start = len(text) - len(text.lstrip())
     for m in _BOUNDARY.finditer(text):
-        punct = m.group()
-        if punct[0] == ".":
-            # an abbreviation or an initial, or the next sentence starts in lower case
-            j = m.start()
-            k = j
-            while k > 0 and (text[k - 1].isalnum() or text[k - 1] == "."):
-                k -= 1
-            word = text[k:j].lower()
-            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-                continue
-            nxt = _UPPER_OR_DIGIT_START.match(text, m.end())
-            if nxt is None and m.end() < len(text):
-                continue
-        end = m.start() if punct[0] == "\n" else m.end()
-        _add_span(text, start, end, spans)
+        end = m.end(1)
+        if end > 0:  # a stop that ends a sentence, the space after it skipped
+            spans.append((start, end))
+            start = m.end()
+            continue
+        j = m.start()
+        if text[j] == "\n":
+            # the sentence ends before it (none ends when it is in the space skipped after
+            # a '.' decided below: ``start`` is past it)
+            end = j
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start:
+                spans.append((start, end))
+            start = m.end()
+            continue
+        # an abbreviation or an initial, or the next sentence starts in lower case
+        k = j
+        while k > 0 and (text[k - 1].isalnum() or text[k - 1] == "."):
+            k -= 1
+        word = text[k:j].lower()
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            continue
+        nxt = _UPPER_OR_DIGIT_START.match(text, m.end())
+        if nxt is None and m.end() < len(text):
+            continue
+        spans.append((start, m.end()))
         start = m.end()
-    _add_span(text, start, len(text), spans)
-    return spans
-
-
-def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
+        while start < len(text) and text[start].isspace():  # as the regex skips it
+            start += 1
+    end = len(text.rstrip())
     if end > start:
         spans.append((start, end))
+    return spans
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -441,37 +488,46 @@ def _read_title(watch: Watch, title: str) -> tuple[float, float | None, set[str]
     cooperative clause announces a mixed story ("Guards killed in Saravan raid; Islamabad
     pledges help").
     """
-    hits = watch.lexicon.scan(title)
+    low = fold(title)
+    hits = watch.lexicon.scan(title, low)
     categories = {h.data[0] for h in hits if h.role == "cue"}
-    tone = _title_tone(watch, title, hits)
+    tone = _title_tone(watch, low, hits)
     both_ways = False
-    if tone is not None:
+    if tone is not None and any(mark in title for mark in _TITLE_CLAUSE_MARKS):
         cuts = [m.start() for m in _TITLE_CLAUSES.finditer(title)]
         if cuts:  # the tone of each clause, of the hits inside it
             tones = []
             for a, b in zip([0, *cuts], [*cuts, len(title)], strict=True):
                 part = [h for h in hits if a <= h.start and h.end <= b]
-                tones.append(_title_tone(watch, title, part) if part else None)
+                tones.append(_title_tone(watch, low, part) if part else None)
             known = [t for t in tones if t is not None]
             both_ways = bool(known) and max(known) >= TITLE_CLAUSE_TONE
             both_ways = both_ways and min(known) <= -TITLE_CLAUSE_TONE
-    return _title_evidence(watch, title, hits), tone, categories, both_ways
+    return _title_evidence(watch, title, low, hits), tone, categories, both_ways
 
 
-def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
-    low = fold(title)
-    sent = _Sentence((0, len(title)))
-    cue_hits = []
+def _title_tone(watch: Watch, low: str, hits: list[Hit]) -> float | None:
+    """The tone of a headline (``low``: folded) by its ``hits``; None: no cue or tone word."""
+    negators, counters, cue_hits, tone_hits, entity_spans = [], [], [], [], []
     for h in hits:
-        if h.role == "negator":
-            sent.negators.append(h)
-        elif h.role == "counter":
-            sent.counters.append(h)
-        elif h.role == "cue":
+        role = h[2]
+        if role == "negator":
+            negators.append(h)
+        elif role == "counter":
+            counters.append(h)
+        elif role == "cue":
             cue_hits.append(h)
-    entity_spans = [(h.start, h.end) for h in hits if h.role == "entity"]
-    for h in hits:
-        if h.role == "tone" and not _negated(low, sent, h.start, h.end, h.arabic):
+        elif role == "tone":
+            tone_hits.append(h)
+        elif role == "entity":
+            entity_spans.append((h.start, h.end))
+    if not cue_hits and not tone_hits:
+        return None
+    sent = _Sentence((0, len(low)))
+    sent.negators = negators
+    sent.counters = counters
+    for h in tone_hits:
+        if not _negated(low, sent, h.start, h.end, h.arabic):
             if low.startswith(_CASUALTY, h.start) and _mishap_toll(low, sent, cue_hits):
                 continue
             if not any(a <= h.start and h.end <= b for a, b in entity_spans):
@@ -492,7 +548,7 @@ def _title_tone(watch: Watch, title: str, hits: list[Hit]) -> float | None:
     return None
 
 
-def _title_evidence(watch: Watch, title: str, hits: list[Hit]) -> float:
+def _title_evidence(watch: Watch, title: str, low: str, hits: list[Hit]) -> float:
     """Relevance evidence of a headline: both sides named with a relation cue, or without;
     none when it names a list of countries, or says its events are unrelated ("separate
     talks"); a co-mention only when no part of it names both sides ("Pakistan-India: LoC
@@ -501,7 +557,10 @@ def _title_evidence(watch: Watch, title: str, hits: list[Hit]) -> float:
     sides: dict[int, list[int]] = {}  # side -> where the title names it
     countries: set[str] = set()
     relation = False
-    for h in _drop_contained([h for h in hits if h.role == "entity"]):
+    entity_hits = [h for h in hits if h[2] == "entity"]
+    if len(entity_hits) < 2:  # no two sides
+        return 0.0
+    for h in _drop_contained(entity_hits):
         ent: Entity = h.data
         side = watch.side_of(ent.country)
         if side is not None:
@@ -510,7 +569,7 @@ def _title_evidence(watch: Watch, title: str, hits: list[Hit]) -> float:
             countries.add(ent.country)
     if len(sides) < 2 or len(countries) >= rs.list_min_countries:
         return 0.0
-    if _UNLINKED_TITLE.search(fold(title)):
+    if any(w in low for w in _UNLINKED_TITLE_WORDS) and _UNLINKED_TITLE.search(low):
         return 0.0
     cuts = [m.start() for m in _TITLE_PARTS.finditer(title)]
     parts = [{bisect_right(cuts, at) for at in where} for where in sides.values()]

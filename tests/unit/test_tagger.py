@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import pytest
 
 from dyadwatch.records import TagResult
 from dyadwatch.watch import Watch, load_watch
-from extractors.tagger import MAX_CATEGORIES, split_sentences, tag_article
+from extractors.tagger import _ABBREVIATIONS, MAX_CATEGORIES, split_sentences, tag_article
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCH_FILE = ROOT / "seeds" / "watch.toml"
@@ -370,6 +373,113 @@ def test_split_sentences_keeps_offsets() -> None:
         "ایران و پاکستان.",
         "Done",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("", []),
+        ("  \n\t ", []),
+        (".", ["."]),
+        (" . ", ["."]),
+        ("?!", ["?!"]),
+        ("  Hello world.  ", ["Hello world."]),
+        ("tail.  ", ["tail."]),
+        ("\n\nOne.\n\nTwo\n", ["One.", "Two"]),
+        ("MR. X went. GEN. Y", ["MR. X went.", "GEN. Y"]),
+        ("approx. three", ["approx. three"]),  # the next word in lower case
+        ("u.s.a. Forces", ["u.s.a. Forces"]),
+        ("X.Y. Next", ["X.Y.", "Next"]),
+        ("foo.mr. Next", ["foo.mr.", "Next"]),  # "mr" not standing alone
+        ("a. B", ["a. B"]),  # an initial
+        ("5. Next", ["5.", "Next"]),  # a digit is no initial
+        ("². Next", ["².", "Next"]),
+        # '_' is no letter: no word before the stop ("word_", "_"), nor after it
+        ("a_. B", ["a_.", "B"]),
+        ("word_. Next", ["word_.", "Next"]),
+        ("x._ Y", ["x._ Y"]),
+        ("_mr. Next", ["_mr. Next"]),  # the word before a stop may follow a '_'
+        ("x_Gen. Next", ["x_Gen. Next"]),
+        ("_a. B", ["_a. B"]),
+        # what str.lower makes of a letter decides: 'ſ' lowers to itself, KELVIN SIGN to
+        # 'k', dotless 'ı' is a letter, 'İ' lowers to two characters
+        ("ſt. Next", ["ſt.", "Next"]),
+        ("\u212a. Next", ["\u212a. Next"]),
+        ("ı. Next", ["ı. Next"]),
+        ("İ. Next", ["İ.", "Next"]),
+        ('He said "stop." Then he left.', ['He said "stop."', "Then he left."]),
+        ("(See above.) Then", ["(See above.)", "Then"]),
+        ("It ended.) next", ["It ended.) next"]),
+        ("Done.\u201d \u201cNext", ["Done.\u201d", "\u201cNext"]),
+        ("Wait... What?! Yes.", ["Wait...", "What?!", "Yes."]),
+        ("Is it؟ بلی۔ خب", ["Is it؟", "بلی۔", "خب"]),
+        ("line one\nline two  \n  line three", ["line one", "line two", "line three"]),
+        ("Mr.\nSmith", ["Mr.", "Smith"]),  # a line break ends a sentence after all
+        ("Mr. \n Smith", ["Mr.", "Smith"]),
+        ("Word.\u00a0Next", ["Word.", "Next"]),
+        ("end.\u2028Next", ["end.", "Next"]),
+        ("3.5 million. Next", ["3.5 million.", "Next"]),
+    ],
+)
+def test_split_sentences_edge_cases(text: str, sentences: list[str]) -> None:
+    assert [text[a:b] for a, b in split_sentences(text)] == sentences
+
+
+def _reference_split(text: str) -> list[tuple[int, int]]:
+    """split_sentences' rules written the plain, slow way: every stop found by one regex,
+    the word before a '.' walked back over in Python, every span trimmed in Python."""
+    boundary = re.compile(r"[\n.!?؟۔](?:(?<=\n)\s*|[.!?؟۔]*[\"'”’»)\]]*(?=\s|$))")
+    next_sentence = re.compile(r"\s*[\"'“‘(]?[A-Z0-9\u0600-\u06ff]")
+    spans: list[tuple[int, int]] = []
+
+    def add(start: int, end: int) -> None:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+
+    start = 0
+    for m in boundary.finditer(text):
+        if m.group()[0] == ".":
+            k = j = m.start()
+            while k > 0 and (text[k - 1].isalnum() or text[k - 1] == "."):
+                k -= 1
+            word = text[k:j].lower()
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+            if next_sentence.match(text, m.end()) is None and m.end() < len(text):
+                continue
+        add(start, m.start() if m.group()[0] == "\n" else m.end())
+        start = m.end()
+    add(start, len(text))
+    return spans
+
+
+def test_split_sentences_follows_its_rules_on_random_text() -> None:
+    pieces = [*".!?؟۔\n \t\u00a0\u2028\"'”’»)](“‘(_", "\u212a", "İ", "ı", "ſ", "²", "ا", "é"]
+    pieces += ["a", "B", "x", "7", "Mr", "U.S", "u.s.a", "e.g", "approx", "No", "ST", "Lt.Col"]
+    rng = random.Random(1)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert split_sentences(text) == _reference_split(text), text
+
+
+def test_split_sentences_regex_classes_match_the_python_tests() -> None:
+    r"""The boundary regex decides what the reference walk decides with str methods: its
+    ``[^\W_]`` is str.isalnum and its ``\s`` str.isspace (and str.strip) on every
+    character, and ``(?i)`` matches every character that str.lower turns into a letter of an
+    abbreviation."""
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert re.findall(r"[^\W_]", every) == [c for c in every if c.isalnum()]
+    spaces = [c for c in every if c.isspace()]
+    assert re.findall(r"\s", every) == spaces == [c for c in every if not c.strip()]
+    letters = {c for word in _ABBREVIATIONS for c in word if c.isalpha()}
+    for c in every:
+        low = c.lower()
+        if low in letters:
+            assert re.fullmatch(f"(?i:{low})", c), c
 
 
 def test_a_generic_cue_alone_adds_no_category(watch: Watch) -> None:
