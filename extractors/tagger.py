@@ -586,16 +586,24 @@ def _title_evidence(watch: Watch, title: str, low: str, hits: list[Hit]) -> floa
 _Q_OPEN, _Q_CLOSE = '"“«', '"”»'
 _SAY = r"(?:said|says|added|told|stated|noted|warned|insisted|declared)"
 _SPEAKER = r"(?P<s>(?:the |a |an )?[A-Z][^\s\"“”«».,;:!?]*(?:[ \-][^\s\"“”«».,;:!?]+){0,7}?)"
+# A quotation: an opening mark, 8 to 600 characters without marks or line breaks (a
+# comma or full stop before the closing mark left out), a closing mark.  ``_quote_at``
+# works out what this regex matches at an opening mark (tests hold it to the regex).
 _QUOTED = r"[\"“«](?P<q>[^\"“”«»\n]{8,600}?)[,.]?[\"”»]"
-# '"...," Hussain said' / '"...," said Hussain' / 'Hussain said: "..."' / '..., according to X.'
-_QUOTE_PATTERNS = (
-    re.compile(_QUOTED + r",?\s+" + _SPEAKER + r"\s+" + _SAY + r"\b"),
-    re.compile(_QUOTED + r",?\s+" + _SAY + r"\s+" + _SPEAKER + r"(?=[.,;]|\s+(?:on|in|at|who)\b)"),
-    None,  # 'Hussain said: "..."' -- found from the verb backwards (_SAY_THEN_QUOTE)
-    re.compile(
-        r"(?P<q>[A-Z][^.!?\n\"“”]{15,400}?),\s+according to\s+"
-        r"(?P<s>[^.,;\n\"“”]{2,80}?)(?=[.;]|,\s)"
-    ),
+_QUOTE_STOP = re.compile(r"[\"“”«»\n]")
+# what follows a quotation: '"...," Hussain said' / '"...," said Hussain'
+_SPEAKER_THEN_SAY = re.compile(r",?\s+" + _SPEAKER + r"\s+" + _SAY + r"\b")
+_SAY_THEN_SPEAKER = re.compile(
+    r",?\s+" + _SAY + r"\s+" + _SPEAKER + r"(?=[.,;]|\s+(?:on|in|at|who)\b)"
+)
+# what precedes one: 'Hussain said: "..."' (searched with the opening mark as endpos)
+_SAY_BEFORE = re.compile(r"\s" + _SAY + r"(?: \w+)?(?: that)?[:,]?\s+\Z")
+_NOT_IN_SAY_BEFORE = re.compile(r"[^\w\s:,]")  # a character no _SAY_BEFORE match holds
+_SPEAKER_BEFORE = re.compile(r"(?<![^ \n\"“”(])" + _SPEAKER + r"$")
+# '..., according to X.'
+_ACCORDING_TO = re.compile(
+    r"(?P<q>[A-Z][^.!?\n\"“”]{15,400}?),\s+according to\s+"
+    r"(?P<s>[^.,;\n\"“”]{2,80}?)(?=[.;]|,\s)"
 )
 _NUMBER = r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _MULT = r"(?:\s?(?P<m>trillion|billion|million|thousand|crore|lakh|bn|mn|tn|m|k)\b)?"
@@ -666,9 +674,6 @@ _AMOUNT_PATTERNS = (
 _TARGET_YEAR = re.compile(r"\b(?:by|until|till|before)\s+(?:the end of\s+)?((?:20|19)\d\d)\b")
 
 
-_ACCORDING_TO = _QUOTE_PATTERNS[3]
-
-
 def _according_to(text: str) -> list[tuple[str, re.Match[str]]]:
     """'..., according to X.' searched only around each "according to" (the pattern is
     slow when tried at every capital letter of a long text)."""
@@ -685,54 +690,124 @@ def _according_to(text: str) -> list[tuple[str, re.Match[str]]]:
     return out
 
 
-_SAY_THEN_QUOTE = re.compile(r"\s" + _SAY + r"(?: \w+)?(?: that)?[:,]?\s+" + _QUOTED)
-_SPEAKER_BEFORE = re.compile(_SPEAKER + r"$")
+def _quote_at(text: str, mark: int) -> tuple[int, int, int] | None:
+    """The quoted words (start, end) of a quotation opening at ``mark`` and the end of
+    its closing mark: what ``_QUOTED`` matches there, read off the first mark or line
+    break after it (the regex's lazy scan, tried at every mark, was slow)."""
+    stop = _QUOTE_STOP.search(text, mark + 1)
+    if stop is None or text[stop.start()] not in _Q_CLOSE:
+        return None
+    close = stop.start()
+    inside = close - mark - 1
+    # the shortest quoted words that fit: without a comma or full stop before the mark
+    if 9 <= inside <= 601 and text[close - 1] in ",.":
+        return mark + 1, close - 1, close + 1
+    if 8 <= inside <= 600:
+        return mark + 1, close, close + 1
+    return None
 
 
-def _speaker_first(text: str) -> list[re.Match[str]]:
-    out = []
-    for m in _SAY_THEN_QUOTE.finditer(text):
-        head = text[max(0, m.start() - 90) : m.start()]
-        for i in range(len(head)):  # the longest speaker phrase right before the verb
-            if head[i].isupper() or head.startswith(("the ", "a ", "an "), i):
-                if i and head[i - 1] not in ' \n"“”(':
-                    continue
-                sm = _SPEAKER_BEFORE.match(head, i)
-                if sm:
-                    out.append((sm.group("s"), m))
-                    break
-    return out
+def _said_before(text: str, mark: int, floor: int) -> int:
+    """Where the leftmost 'said: ' (``_SAY_BEFORE``) ending at ``mark`` starts, at or after
+    ``floor``; -1 if none.  Searched in a short stretch before the mark, made longer only
+    while the stretch holds no character such a phrase cannot hold (one that does bars any
+    match from starting before it)."""
+    lo, hi = max(floor, mark - 64), mark
+    while lo > floor and _NOT_IN_SAY_BEFORE.search(text, lo, hi) is None:
+        lo, hi = max(floor, lo - 256), lo
+    m = _SAY_BEFORE.search(text, lo, mark)
+    return -1 if m is None else m.start()
+
+
+def _speaker_before(text: str, at: int) -> str | None:
+    """The longest speaker phrase (one starting the text or after a space, line break,
+    quotation mark or bracket) ending right before ``at``, within 90 characters."""
+    m = _SPEAKER_BEFORE.search(text[max(0, at - 90) : at])
+    return None if m is None else m.group("s")
+
+
+def _quote_marks(text: str) -> list[int]:
+    """Offsets of the opening quotation marks (str.find: faster than a regex scan)."""
+    marks = []
+    for mark in _Q_OPEN:
+        i = text.find(mark)
+        while i != -1:
+            marks.append(i)
+            i = text.find(mark, i + 1)
+    marks.sort()
+    return marks
+
+
+_Found = list[tuple[str, tuple[int, int]]]  # (speaker, span of the quoted words)
+
+
+def _marked_quotes(text: str) -> tuple[_Found, _Found, _Found]:
+    """The quotations followed by speaker and verb, by verb and speaker, and preceded by
+    speaker and verb, each as ``re.finditer`` would find the whole pattern (``_QUOTED``
+    with what follows or precedes it) left to right: one pass over the opening marks,
+    each form resuming after its own last match.  (A match holds no mark but its
+    quotation's two, so the matches come in the order of their opening marks.)"""
+    after: _Found = []
+    said_after: _Found = []
+    said_before: _Found = []
+    end_after = end_said_after = end_said_before = 0
+    for mark in _quote_marks(text):
+        quote = _quote_at(text, mark)
+        if quote is None:
+            continue
+        start, end, close_end = quote
+        if mark >= end_after:
+            m = _SPEAKER_THEN_SAY.match(text, close_end)
+            if m is not None:
+                after.append((m.group("s"), (start, end)))
+                end_after = m.end()
+        if mark >= end_said_after:
+            m = _SAY_THEN_SPEAKER.match(text, close_end)
+            if m is not None:
+                said_after.append((m.group("s"), (start, end)))
+                end_said_after = m.end()
+        said = _said_before(text, mark, end_said_before)
+        if said != -1:
+            speaker = _speaker_before(text, said)
+            if speaker is not None:
+                said_before.append((speaker, (start, end)))
+            end_said_before = close_end
+    return after, said_after, said_before
 
 
 def find_quotes(text: str, article_id: str, version: str) -> list[Quote]:
     """Quotations with their speaker; offsets are those of the quoted words."""
     quotes: list[Quote] = []
     taken: list[tuple[int, int]] = []
-    has_marks = any(c in text for c in _Q_OPEN)
-    for rx in _QUOTE_PATTERNS:
-        if rx is None:
-            found = _speaker_first(text) if has_marks else []
-        elif rx is _ACCORDING_TO:
-            found = _according_to(text)
-        elif has_marks:
-            found = [(m.group("s"), m) for m in rx.finditer(text)]
-        else:
+    after, said_after, said_before = _marked_quotes(text)
+    according = [(speaker, m.span("q")) for speaker, m in _according_to(text)]
+    # a quotation found in several forms is taken from the first
+    for speaker, (a, b) in after + said_after + said_before + according:
+        if any(a < y and x < b for x, y in taken):
             continue
-        for speaker, m in found:
-            a, b = m.span("q")
-            if any(a < y and x < b for x, y in taken):
-                continue
-            speaker = speaker.strip()
-            if speaker.lower() in {"it", "he", "she", "they", "this", "that"}:
-                speaker = speaker.lower()
-            taken.append((a, b))
-            quotes.append(Quote(article_id, speaker, text[a:b], a, b, version))
+        speaker = speaker.strip()
+        if speaker.lower() in {"it", "he", "she", "they", "this", "that"}:
+            speaker = speaker.lower()
+        taken.append((a, b))
+        quotes.append(Quote(article_id, speaker, text[a:b], a, b, version))
     quotes.sort(key=lambda q: q.start)
     return quotes
 
 
-# an amount starts at a run of digits, or a currency sign/code at most 5 characters before
-_DIGIT_RUN = re.compile(r"\d[\d.,]*")
+# An amount starts at a run of digits, or a currency sign/code at most 5 characters before.
+# The scan for the runs also notes where a pattern can match, so that the patterns (slow
+# to fail: they retry the number's every length) are tried only there:
+# - ``cur``: the character before the run may end a currency sign or code (the last
+#   character of one of _AMOUNT_PATTERNS[0]'s ``cur``, maybe then a space);
+# - ``unit``: a multiplier and unit word follow the run (_AMOUNT_PATTERNS[1] needs them,
+#   right after the number, which ends the run); the first letters of those words are a
+#   cheap test before the whole.
+# Keep both in step with the patterns' signs, codes and words (the tests try them all).
+_DIGIT_RUN = re.compile(
+    r"\d(?P<cur>(?<=[$€£DRS.]\d)|(?<=[DRS.]\s\d))?[\d.,]*"
+    r"(?P<unit>(?=\s?[bcdegklmrty])(?=" + _MULT + _UNIT_WORDS + r"))?",
+    re.IGNORECASE,
+)
 _CURRENCY_LEAD = frozenset("$€£UuRrPpEe")
 
 
@@ -747,13 +822,14 @@ def _amount_matches(text: str) -> list[re.Match[str]]:
         if a < last_end:
             continue
         m = None
-        for pos in range(max(last_end, a - 5), a):
-            if text[pos] in _CURRENCY_LEAD:
-                m = with_currency.match(text, pos)
-                if m is not None and m.start("n") == a:
-                    break
-                m = None
-        if m is None:
+        if run.group("cur") is not None:
+            for pos in range(max(last_end, a - 5), a):
+                if text[pos] in _CURRENCY_LEAD:
+                    m = with_currency.match(text, pos)
+                    if m is not None and m.start("n") == a:
+                        break
+                    m = None
+        if m is None and run.group("unit") is not None:
             m = plain.match(text, a)
         if m is not None:
             out.append(m)

@@ -12,7 +12,14 @@ import pytest
 
 from dyadwatch.records import TagResult
 from dyadwatch.watch import Watch, load_watch
-from extractors.tagger import _ABBREVIATIONS, MAX_CATEGORIES, split_sentences, tag_article
+from extractors import tagger
+from extractors.tagger import (
+    _ABBREVIATIONS,
+    MAX_CATEGORIES,
+    find_quotes,
+    split_sentences,
+    tag_article,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCH_FILE = ROOT / "seeds" / "watch.toml"
@@ -528,6 +535,139 @@ def test_amounts_with_units_and_target_years(watch: Watch) -> None:
     ]
     for a in r.amounts:
         assert text[a.start : a.end] == a.text
+
+
+# The quotation and amount finders skip the places where their patterns cannot match;
+# what they find must be what the whole patterns find when tried everywhere (re.finditer,
+# and for amounts at every run of digits), written out here as the reference.
+_SAY, _SPEAKER, _QUOTED = tagger._SAY, tagger._SPEAKER, tagger._QUOTED
+_WHOLE_QUOTE_PATTERNS = (
+    re.compile(_QUOTED + r",?\s+" + _SPEAKER + r"\s+" + _SAY + r"\b"),
+    re.compile(_QUOTED + r",?\s+" + _SAY + r"\s+" + _SPEAKER + r"(?=[.,;]|\s+(?:on|in|at|who)\b)"),
+    re.compile(r"\s" + _SAY + r"(?: \w+)?(?: that)?[:,]?\s+" + _QUOTED),  # speaker before
+)
+_SPEAKER_TO_END = re.compile(_SPEAKER + r"$")
+
+
+def _reference_quotes(text: str) -> list[tuple[str, int, int]]:
+    found: list[tuple[str, tuple[int, int]]] = []
+    for n, rx in enumerate(_WHOLE_QUOTE_PATTERNS):
+        for m in rx.finditer(text):
+            if n < 2:
+                found.append((m.group("s"), m.span("q")))
+                continue
+            head = text[max(0, m.start() - 90) : m.start()]
+            for i in range(len(head)):  # the longest speaker phrase right before the verb
+                if head[i].isupper() or head.startswith(("the ", "a ", "an "), i):
+                    if i and head[i - 1] not in ' \n"“”(':
+                        continue
+                    sm = _SPEAKER_TO_END.match(head, i)
+                    if sm:
+                        found.append((sm.group("s"), m.span("q")))
+                        break
+    found += [(s, m.span("q")) for s, m in tagger._according_to(text)]
+    out: list[tuple[str, int, int]] = []
+    for speaker, (a, b) in found:
+        if not any(a < y and x < b for _, x, y in out):
+            speaker = speaker.strip()
+            if speaker.lower() in {"it", "he", "she", "they", "this", "that"}:
+                speaker = speaker.lower()
+            out.append((speaker, a, b))
+    return sorted(out, key=lambda q: q[1])
+
+
+@pytest.mark.parametrize("opening", ['"', "“", "«"])
+@pytest.mark.parametrize("closing", ['"', "”", "»", "“", "«", "\n", ""])
+@pytest.mark.parametrize("ending", ["", ",", ".", ",.", "..", ", ", " ,"])
+def test_a_quotation_is_what_the_quoted_pattern_matches(
+    opening: str, closing: str, ending: str
+) -> None:
+    quoted = re.compile(_QUOTED)
+    for size in (0, 5, 6, 7, 8, 9, 10, 40, 597, 598, 599, 600, 601, 602):
+        words = ("We will stop the smugglers, " * 30)[:size] + ending
+        for text in (opening + words + closing, f"x {opening}{words}{closing}, he said."):
+            mark = text.index(opening)
+            m = quoted.match(text, mark)
+            expected = None if m is None else (*m.span("q"), m.end())
+            assert tagger._quote_at(text, mark) == expected, (size, repr(text[-20:]))
+
+
+QUOTE_TEXTS = [
+    "",
+    '"',
+    '"""',
+    '"A secure border is a border of friendship," the Iranian delegation leader told '
+    'reporters. Hussain said: "We will stop the smugglers." "Terrorists are our common '
+    'enemy," said Ishaq Dar on Monday.',
+    # straight marks that open and close, unbalanced marks, nested and mixed marks
+    '"We will stop them," Ali said. "And we will not stop," Khan said "again and again."',
+    'He said "unbalanced quote runs on, Hussain said. "Another one here," said Ali.',
+    "“Curly quotes nest «inside» here,” said the minister. «Guillemets here too», Ali said.",
+    "«Guillemets open and close» — the «minister» said. “Open ” and “close” Ali Khan said",
+    '"Too short," Ali said. "Exactly 8," Ali said. "Just nine.", Ali said. "12345678" Ali said',
+    # said-before phrases long before the mark, across lines, with a word and "that"
+    "Then the Foreign Office spokeswoman Mumtaz Zahra Baloch said" + " " * 100 + '"We will talk."',
+    "Then Hussain told " + "reporters" * 20 + ' that: "Borders stay open for trade."',
+    "the minister told\n\n\nreporters that,\n" + "\n" * 300 + "“We will open the border.”",
+    'An official said, "Trade will grow." It said: "Fencing is done." (Ali said "this too.")',
+    "پاکستان کے وزیر خارجہ نے کہا: «ہم سرحد کھولیں گے۔» Iran's Araghchi said: «We agree fully.»",
+    '"A first long quotation here," said Ali, who added "a second quotation here."',
+    # a closing mark inside a match does not open the next quotation of its form
+    '"We will stop them," Ali said " Khan said it again," he said.',
+    '"We will stop them," said Ali " said Khan, who left.",',
+    'Ali said: "We will stop them" said Khan: "and we will not," he said.',
+    '"We will stop them," said Ali on " said Khan, yes."',
+    'Ali said: "They will stop it, Khan said " and more text here."',
+    # a speaker starts the text or follows a space, line break, quotation mark or bracket
+    'Mr.Ali Khan said: "We will stop it." (The PM said: "We will too.") x"Dar said: "Yes we will."',
+    "Exports to Iran fell by a third, according to the Balochistan chamber of commerce.",
+    '"Exports to Iran fell by a third," said X, according to the Balochistan chamber.',
+]
+
+
+@pytest.mark.parametrize("text", QUOTE_TEXTS)
+def test_quotes_are_what_the_whole_patterns_find(text: str) -> None:
+    got = [(q.speaker, q.start, q.end) for q in find_quotes(text, "a1", "v")]
+    assert got == _reference_quotes(text)
+
+
+def _reference_amount_matches(text: str) -> list[re.Match[str]]:
+    with_currency, plain = tagger._AMOUNT_PATTERNS
+    out: list[re.Match[str]] = []
+    last_end = 0
+    for run in re.finditer(r"\d[\d.,]*", text):
+        a = run.start()
+        if a < last_end:
+            continue
+        m = None
+        for pos in range(max(last_end, a - 5), a):
+            m = with_currency.match(text, pos)
+            if m is not None and m.start("n") == a:
+                break
+            m = None
+        m = m or plain.match(text, a)
+        if m is not None:
+            out.append(m)
+            last_end = m.end()
+    return out
+
+
+def _amount_texts() -> list[str]:
+    currencies = [f(c) for c in tagger._CURRENCY_BEFORE for f in (str, str.upper, str.title)]
+    words = [*tagger._MULTIPLIER, *tagger._UNITS, *tagger._CURRENCY_AFTER]
+    words = [f(w) for w in words for f in (str, str.upper, str.title)]
+    numbers = ["5", "2,500.5", "1,2345", "12.", "۵۰"]
+    texts = [f"{c}{gap}{n}" for c in currencies for gap in ("", " ", "\u00a0") for n in numbers]
+    texts += [f"{n}{gap}{w}" for n in numbers for gap in ("", " ") for w in words]
+    texts += [f"a {c} {n} {w} by 2028." for c in ("", "$", "Rs.") for n in numbers for w in words]
+    return texts + ["", "5", "$", "$5", "5$", "$5,", ",5 MW", "x5MW", "Rs.5bn.", "US$ 5", "R s5"]
+
+
+def test_amounts_are_what_the_whole_patterns_find() -> None:
+    for text in _amount_texts():
+        expected = [(m.span(), m.groupdict()) for m in _reference_amount_matches(text)]
+        got = [(m.span(), m.groupdict()) for m in tagger._amount_matches(text)]
+        assert got == expected, text
 
 
 @pytest.mark.parametrize(
