@@ -86,6 +86,9 @@ _DETERMINERS = frozenset("the a an its their his her our this that these those".
 _ARABIC_PREPOSITIONS = frozenset(["در", "به", "از", "با", "بر", "برای", "میان", "بین"])
 _ARABIC_POSTPOSITIONS = frozenset(["میں", "سے", "پر", "کو", "را", "تک"])
 _WORD_BEFORE = re.compile(r"([\w\u200c']+)\W*$")
+# the same word in reversed text: the run of word characters and apostrophes around the
+# last letter or digit (see _last_word)
+_REVERSED_LAST_WORD = re.compile(r"\W*?([\u200c']*\w[\w\u200c']*)")
 _PHRASE_OK_AFTER = frozenset(["of", "between", "among", "amongst", "from", "with"])
 _VERB_LIKE = re.compile(r"^(?:\w+ed|urge[sd]?|ask|asks|tell|tells|told|call|calls|warn|warns)$")
 _WORD_AFTER = re.compile(r"^\W*([\w\u200c]+)")
@@ -159,6 +162,51 @@ _WITH_RECIPROCAL = re.compile(
 _WITH_BEFORE = re.compile(r"\bwith\s+(?:the\s+|its\s+|their\s+|his\s+|her\s+)?$", re.I)
 
 
+def _lower_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` without ``re.I``, for lower-cased text that ``_lower_twins_apply`` to:
+    there the twin finds the same matches, several times faster (a case-blind literal
+    cannot rule an alternative out at its first letter).  Only for patterns that spell
+    every letter in lower case; tests/unit/test_direction.py checks each twin."""
+    return re.compile(pattern.pattern, pattern.flags & ~re.I)
+
+
+# Characters beyond ASCII without a case: the spaces, punctuation and symbols of Latin-1,
+# general punctuation ("’", "–", "“", ZWNJ), currency signs and the Arabic script (not
+# "µ", which re.I matches to "μ" and "Μ").  In a text of ASCII and these alone,
+# lower-casing changes only the ASCII letters, one letter for one, and a case-blind
+# pattern spelling every letter in lower case matches what its lower-case twin matches in
+# the lower-cased text.
+_UNCASED_BEYOND_ASCII = "".join(
+    c
+    for first, last in (
+        (0x00A0, 0x00BF),
+        (0x0600, 0x06FF),
+        (0x0750, 0x077F),
+        (0x2000, 0x206F),
+        (0x20A0, 0x20CF),
+        (0xFB50, 0xFDFF),
+        (0xFE70, 0xFEFF),
+    )
+    for c in map(chr, range(first, last + 1))
+    if c.lower() == c == c.upper()
+)
+_CASED_OR_UNLISTED = re.compile(r"[^\x00-\x7f" + re.escape(_UNCASED_BEYOND_ASCII) + "]")
+
+
+def _lower_twins_apply(text: str) -> bool:
+    """May the lower-case twins run on ``text.lower()`` for the case-blind patterns on
+    ``text``?  Yes when every character is ASCII or in _UNCASED_BEYOND_ASCII."""
+    return text.isascii() or _CASED_OR_UNLISTED.search(text) is None
+
+
+_SPEECH_LOWER = _lower_twin(_SPEECH)
+_PASSIVE_AFTER_SUBJECT_LOWER = _lower_twin(_PASSIVE_AFTER_SUBJECT)
+_AGENT_BEFORE_LOWER = _lower_twin(_AGENT_BEFORE)
+_BY_AGENT_LOWER = _lower_twin(_BY_AGENT)
+_RECIPROCAL_LOWER = _lower_twin(_RECIPROCAL)
+_WITH_RECIPROCAL_LOWER = _lower_twin(_WITH_RECIPROCAL)
+
+
 class Party(NamedTuple):
     """An actor or place named in a sentence: offsets in the sentence, and its side
     (a dyad country code, or None for a third country, a militant group, no country).
@@ -170,15 +218,32 @@ class Party(NamedTuple):
     kind: str = "actor"  # 'actor' (capitals too) | 'place'
 
 
+# in reversed text, the characters between a word ([\w\u200c']+) and what follows it,
+# then the word: matched from the start of the reversed window, it gives the words before
+# a name nearest first, without finding every word of the window (a ``findall`` of the
+# window, read from its end: three times slower)
+_REVERSED_WORD = re.compile(r"[^\w\u200c']*([\w\u200c']+)")
+
+
+def _word_before(sentence: str, at: int) -> str:
+    """The last word of the 60 characters before ``at``, past any determiners ("in the",
+    "from their"); '' if there is none."""
+    backwards = sentence[:at][-60:][::-1]
+    pos = 0
+    while (m := _REVERSED_WORD.match(backwards, pos)) is not None:
+        word = m.group(1)[::-1]
+        if word.lower() not in _DETERMINERS:
+            return word
+        pos = m.end()
+    return ""
+
+
 def _after_preposition(sentence: str, p: Party, arabic: bool) -> bool:
-    head = sentence[: p.start]
-    words = re.findall(r"[\w\u200c']+", head[-60:])
-    while words and words[-1].lower() in _DETERMINERS:
-        words.pop()
-    if words and words[-1].lower() in _PREPOSITIONS:
+    word = _word_before(sentence, p.start)
+    if word.lower() in _PREPOSITIONS:
         return True
     if arabic:
-        if words and words[-1] in _ARABIC_PREPOSITIONS:
+        if word in _ARABIC_PREPOSITIONS:
             return True
         m = _WORD_AFTER.match(sentence[p.end : p.end + 30])
         if m and m.group(1) in _ARABIC_POSTPOSITIONS:
@@ -193,21 +258,23 @@ def _subject(sentence: str, parties: Sequence[Party], arabic: bool) -> Party | N
     ("The foreign ministry in Tehran said ...")."""
     prev: Party | None = None
     prev_in_phrase = False
-    in_compound = _compound_members(sentence, parties)
+    in_compound = _compound_members(sentence, parties) if len(parties) > 1 else ()
     for p in parties:
         if p in in_compound:
             continue
         if _is_dateline(sentence, p):
             continue
         gap = sentence[prev.end : p.start] if prev is not None else None
-        if gap is not None and (_CONJOINED.match(gap) or _POSSESSIVE_GAP.match(gap)):
+        if p.kind != "actor" and not _POSSESSIVE_AFTER.match(sentence, p.end):
+            # "... try to enter Balochistan": a place is where, not who (whatever stands
+            # before it: so that need not be read)
+            in_phrase = True
+        elif gap is not None and (_CONJOINED.match(gap) or _POSSESSIVE_GAP.match(gap)):
             in_phrase = prev_in_phrase
         else:
             in_phrase = _after_preposition(sentence, p, arabic)
             if in_phrase and _SHORT_SUBJECT_PHRASE.match(sentence[: p.start]):
                 in_phrase = False  # "Officials in Tehran ...", "The navies of Iran and ..."
-        if p.kind != "actor" and not _POSSESSIVE_AFTER.match(sentence, p.end):
-            in_phrase = True  # "... try to enter Balochistan": a place is where, not who
         if not in_phrase:
             return p
         if p.start < SPEAKER_PLACE_WITHIN and _SPEAKER_PLACE.match(sentence, p.end):
@@ -218,6 +285,8 @@ def _subject(sentence: str, parties: Sequence[Party], arabic: bool) -> Party | N
 
 def _is_dateline(sentence: str, p: Party) -> bool:
     """ "QUETTA: ...", "CHABAHAR – ...": where the story was filed, nobody acting."""
+    if p.start > 0 and not sentence[:1].isspace():
+        return False  # text before the name: no need to strip it to know
     return sentence[: p.start].strip() == "" and (
         sentence[p.start : p.end].isupper() or bool(_DATELINE_END.match(sentence, p.end))
     )
@@ -227,6 +296,8 @@ def _compound_members(sentence: str, parties: Sequence[Party]) -> set[Party]:
     """Names in a hyphenated compound ("the Iran-Pakistan pipeline", "the
     Istanbul-Tehran-Islamabad train"): a modifier, nobody acting."""
     members: set[Party] = set()
+    if "-" not in sentence and "–" not in sentence and "/" not in sentence:
+        return members  # most sentences: no joining character, no pair to look at
     for a, b in zip(parties, parties[1:], strict=False):
         if b.start - a.end == 1 and sentence[a.end] in "-–/":
             members.update((a, b))
@@ -262,33 +333,82 @@ def sentence_direction(
     )
 
 
+class _PhraseFinder(NamedTuple):
+    """The watch's dyad phrases as one pattern, and words one of which a sentence must hold
+    for the pattern to match there: a few ``in`` tests rule most sentences out, cheaper
+    than the pattern's search (which tries at every letter a phrase starts with)."""
+
+    pattern: re.Pattern[str]
+    anchors: tuple[str, ...]  # the first word of each folded phrase
+    ascii_anchors: tuple[str, ...]  # those of the ASCII phrases: all an ASCII text can hold
+
+
 @lru_cache(maxsize=64)
-def _phrase_finder(dyad_phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+def _phrase_finder(dyad_phrases: tuple[str, ...]) -> _PhraseFinder | None:
     if not dyad_phrases:
         return None
     folded = sorted({fold(d) for d in dyad_phrases}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(d) for d in folded))
+    # a substring of each phrase: where none stands, no phrase does
+    anchors = {d.split(" ")[0]: d.isascii() for d in folded}
+    return _PhraseFinder(
+        re.compile("|".join(re.escape(d) for d in folded)),
+        tuple(anchors),
+        tuple(a for a, is_ascii in anchors.items() if is_ascii),
+    )
+
+
+def _last_word(text: str, end: int) -> tuple[str, int]:
+    """The word ``_WORD_BEFORE.search(text, 0, end)`` finds and where it starts; ('', -1)
+    if it finds none.  That search tries every start from the left, each failing but the
+    last; read from the end, its word is the run of word characters and apostrophes
+    around the last letter or digit."""
+    backwards = _REVERSED_LAST_WORD.match(text[:end][::-1])
+    if backwards is None:
+        # no letter or digit: the search's own answer (a run of apostrophes, or none)
+        found = _WORD_BEFORE.search(text, 0, end)
+        return (found.group(1), found.start()) if found else ("", -1)
+    return backwards.group(1)[::-1], end - backwards.end(1)
+
+
+def _dyad_phrase_at(low: str, finder: _PhraseFinder | None, ascii_text: bool) -> int:
+    """Where the first dyad phrase standing as a subject or after a phrase-opening word
+    starts in ``low`` (the folded sentence), or -1."""
+    if finder is None:
+        return -1
+    for anchor in finder.ascii_anchors if ascii_text else finder.anchors:
+        if anchor in low:
+            break
+    else:
+        return -1  # no phrase can stand in the sentence
+    for found in finder.pattern.finditer(low):
+        # "both countries agreed", "trade between the two countries" -- not an object
+        # ("urged both governments") nor inside another phrase ("against both states")
+        word, start = _last_word(low, found.start())
+        if word == "the":
+            word, _ = _last_word(low, start)
+        if word in _PHRASE_OK_AFTER or not (word in _PREPOSITIONS or _VERB_LIKE.match(word)):
+            return found.start()
+    return -1
 
 
 @lru_cache(maxsize=4096)
 def _direction(
     sentence: str, parties: tuple[Party, ...], sides: tuple[str, str], dyad_phrases: tuple[str, ...]
 ) -> str:
-    low = fold(sentence)
-    arabic = is_arabic_script(sentence)
-    finder = _phrase_finder(dyad_phrases)
-    dyad_at = -1
-    for found in finder.finditer(low) if finder is not None else ():
-        # "both countries agreed", "trade between the two countries" -- not an object
-        # ("urged both governments") nor inside another phrase ("against both states")
-        before = _WORD_BEFORE.search(low, 0, found.start())
-        word = before.group(1) if before else ""
-        if word in ("the",):
-            before = _WORD_BEFORE.search(low, 0, before.start())
-            word = before.group(1) if before else ""
-        if word in _PHRASE_OK_AFTER or not (word in _PREPOSITIONS or _VERB_LIKE.match(word)):
-            dyad_at = found.start()
-            break
+    ascii_text = sentence.isascii()
+    if ascii_text:  # most sentences: folding is lower-casing, no Arabic script to look for
+        low, arabic = sentence.lower(), False
+    else:
+        low, arabic = fold(sentence), is_arabic_script(sentence)
+    dyad_at = _dyad_phrase_at(low, _phrase_finder(dyad_phrases), ascii_text)
+    # the case-blind patterns below: where their lower-case twins apply (nearly always),
+    # the twins on the lower-cased sentence; else the patterns on the sentence as written
+    if ascii_text:
+        twins, text = True, low
+    elif _lower_twins_apply(sentence):
+        twins, text = True, sentence.lower()  # not folded: the Arabic script as written
+    else:
+        twins, text = False, sentence
     if not any(p.side in sides for p in parties):
         # "The two countries signed ..." / "Talks between the two sides ..."
         return JOINT if dyad_at >= 0 else UNDIRECTED
@@ -297,9 +417,17 @@ def _direction(
     for p in parties if "by " in low else ():
         if p.side not in sides:
             continue
-        head = sentence[max(0, p.start - 60) : p.start]
-        by = _BY_AGENT.search(head)
-        if by is None or not _AGENT_BEFORE.search(head[: by.start()]):
+        head = text[max(0, p.start - 60) : p.start]
+        if twins:
+            # a match can start only at the head's last "by" (nothing that may follow
+            # it holds a "b"): try there, not at every character
+            at = head.rfind("by")
+            by = _BY_AGENT_LOWER.search(head, at) if at >= 0 else None
+        else:
+            by = _BY_AGENT.search(head)
+        if by is None or not (_AGENT_BEFORE_LOWER if twins else _AGENT_BEFORE).search(
+            head[: by.start()]
+        ):
             continue
         partner = _conjoined_partner(sentence, parties, p, sides)
         if partner is not None:
@@ -313,10 +441,10 @@ def _direction(
         return JOINT
     if subject is None:
         return _no_subject(sentence, parties, sides)
-    rest = sentence[subject.end :]
+    rest = text[subject.end :]
 
     # 3. a speech verb: the reported clause says who acts
-    speech = _SPEECH.search(rest[:80])
+    speech = (_SPEECH_LOWER if twins else _SPEECH).search(rest[:80])
     if speech and not any(
         subject.end < p.start < subject.end + speech.start()
         and not _after_preposition(sentence, p, arabic)
@@ -324,10 +452,14 @@ def _direction(
         if p.side
     ):
         cut = subject.end + speech.end()
-        reported = [
-            p._replace(start=p.start - cut, end=p.end - cut) for p in parties if p.start >= cut
-        ]
-        said = sentence_direction(sentence[cut:], reported, sides, dyad_phrases)
+        # parties come in order of their start, and stay so shifted (what
+        # sentence_direction would sort them into)
+        reported = tuple(
+            tuple.__new__(Party, (p.start - cut, p.end - cut, p.side, p.kind))
+            for p in parties
+            if p.start >= cut
+        )
+        said = _direction(sentence[cut:], reported, sides, dyad_phrases)
         if said != UNDIRECTED or subject.side not in sides or subject.kind != "actor":
             return said
         target = _first_of(parties, _other(subject.side, sides), after=cut)
@@ -341,7 +473,7 @@ def _direction(
     target = _first_of(parties, other, after=subject.end) or _first_of(parties, other)
 
     # 4. passive right after the subject: the subject is acted on
-    passive = _PASSIVE_AFTER_SUBJECT.match(rest)
+    passive = (_PASSIVE_AFTER_SUBJECT_LOWER if twins else _PASSIVE_AFTER_SUBJECT).match(rest)
     if passive and passive.group("p").lower() not in _STATIVE:
         if not any(subject.end < p.start < subject.end + passive.end() for p in parties):
             after = subject.end + passive.end()
@@ -355,10 +487,10 @@ def _direction(
 
     # 5. the subject acts on the other side, unless a reciprocal verb joins them
     if target.start > subject.end:
-        between = sentence[subject.end : target.start]
-        if _RECIPROCAL.search(between):
+        between = text[subject.end : target.start]
+        if (_RECIPROCAL_LOWER if twins else _RECIPROCAL).search(between):
             return JOINT
-        if _WITH_RECIPROCAL.search(between):
+        if (_WITH_RECIPROCAL_LOWER if twins else _WITH_RECIPROCAL).search(between):
             return JOINT
     return _arrow(subject.side, other)
 
@@ -542,15 +674,13 @@ _INTENT = re.compile(
     re.I,
 )
 INTENT_WINDOW = 80  # characters before the cue
-# the same words matched on lower-cased ASCII text: the same matches, several times faster
-# (a case-insensitive literal cannot rule an alternative out at its first letter)
-_INTENT_LOWER = re.compile(_INTENT.pattern)
+_INTENT_LOWER = _lower_twin(_INTENT)
 
 
 def _intent_before(evidence: str, at: int) -> bool:
     """Does a word of intent stand within INTENT_WINDOW characters before ``at``?"""
     lo = max(0, at - INTENT_WINDOW)
-    if evidence.isascii():
+    if _lower_twins_apply(evidence):
         return _INTENT_LOWER.search(evidence[:at].lower(), lo) is not None
     return _INTENT.search(evidence, lo, at) is not None
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from dyadwatch.watch import Watch, load_watch
+from extractors import direction as direction_module
 from extractors.direction import (
     MATERIAL_CATEGORIES,
     QUAD_CLASSES,
@@ -325,3 +328,142 @@ def test_an_older_warehouse_gets_undirected_signals_with_derived_quad_classes(
         ("s2", "undirected", "verbal_cooperation"),
         ("s3", "undirected", "verbal_cooperation"),
     ]
+
+
+# -- the fast paths give the plain ones' answers ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        # case-blind patterns run lower-case on ASCII sentences: upper-case verbs count
+        ("A Pakistani border post WAS SHELLED BY Iranian forces.", "IR->PK"),
+        ("Pakistan's envoy WAS SUMMONED to the foreign ministry in Tehran.", "IR->PK"),
+        ("Pakistan's army SAID ON MONDAY THAT Iranian drones struck Pakistani posts.", "IR->PK"),
+        ("Pakistan SIGNED AN MOU WITH Iran.", "joint"),
+        ("Pakistani troops CLASHED with Iranian border guards.", "joint"),
+        ("Trade between THE TWO COUNTRIES rose, Iran said.", "joint"),
+        # text before the sentence's first word: a dateline still is one
+        ("  QUETTA: Iranian guards fired on Pakistani traders.", "IR->PK"),
+        ("\tQUETTA – Iranian guards fired on Pakistani traders.", "IR->PK"),
+        (" Iran summoned Pakistan's envoy.", "IR->PK"),
+        # a dyad phrase in Urdu (no ASCII anchor), and after apostrophes
+        ("دونوں ممالک نے سرحدی تجارت بڑھانے پر اتفاق کیا۔", "joint"),
+        ("Iran's ' both sides agreed", "undirected"),
+        ("Pakistan said Iran's ''the two countries would meet.", "PK->IR"),
+        # hyphenated compounds, places, and dashes that join no names
+        ("The Iran-Pakistan pipeline was discussed as Pakistan's envoy met Iranians.", "joint"),
+        ("Pakistani officials in Zahedan – and Iranian guards – fired.", "PK->IR"),
+        ("Pakistani’s minister said Iran's decision was wrong.", "PK->IR"),
+    ],
+)
+def test_edge_sentences_keep_their_direction(sentence: str, expected: str) -> None:
+    assert direction(sentence) == expected
+
+
+# texts in mixed case for the lower-case twins of the case-blind patterns: ASCII, and with
+# characters beyond ASCII that have no case
+TWIN_TEXTS = [
+    "Pakistan's army SAID on Monday That Iranian drones struck targets.",
+    "the envoy Was Summoned; officials ACCORDING TO reports were Shot, Forced Out",
+    "Iran is Interested in trade and Was Seized by the Guards, Being HELD",
+    "attacks BY THEIR forces  by  the  Shelling by ",
+    "Iran MET and Held Talks, they Signed an MoU WITH the Pakistani side, agreed To trade with",
+    "KELVIN k K s S 'S said_ SAIDs xsaid 123said Noted",
+    "Pakistan’s army SAID – “on Monday” — That it Will WARN\u00a0and Pledged £5 to sign",
+    "پاکستان نے Said کہ ایران WAS Shelled BY the  دونوں ممالک Agreed\u200cTo sign WITH",
+]
+
+
+def test_lower_case_twins_apply_where_only_ascii_letters_have_a_case() -> None:
+    assert all(direction_module._lower_twins_apply(text) for text in TWIN_TEXTS)
+    for cased in ("é", "µ", "İ", "ı", "ſ", "\u212a", "Ω", "ß"):  # Kelvin sign: re.I's "k"
+        assert not direction_module._lower_twins_apply(f"Iran said {cased}")
+    for c in direction_module._UNCASED_BEYOND_ASCII:
+        assert not c.isascii() and c.lower() == c == c.upper()
+        for letter in "abcdefghijklmnopqrstuvwxyz":  # no case-blind letter matches it
+            assert re.match(letter, c, re.I) is None
+            assert re.match(f"[{letter}-{letter}]", c, re.I) is None
+
+
+def test_lower_case_twins_find_what_the_case_blind_patterns_find() -> None:
+    twins = [
+        (direction_module._SPEECH, direction_module._SPEECH_LOWER),
+        (direction_module._PASSIVE_AFTER_SUBJECT, direction_module._PASSIVE_AFTER_SUBJECT_LOWER),
+        (direction_module._AGENT_BEFORE, direction_module._AGENT_BEFORE_LOWER),
+        (direction_module._BY_AGENT, direction_module._BY_AGENT_LOWER),
+        (direction_module._RECIPROCAL, direction_module._RECIPROCAL_LOWER),
+        (direction_module._WITH_RECIPROCAL, direction_module._WITH_RECIPROCAL_LOWER),
+        (direction_module._INTENT, direction_module._INTENT_LOWER),
+    ]
+    for pattern, twin in twins:
+        # every letter the pattern spells (escapes and group names aside) is lower case
+        assert not any(c.isupper() for c in re.sub(r"\\.|\(\?P<", "", pattern.pattern))
+        for text in TWIN_TEXTS:
+            low = text.lower()
+            for i in range(len(text) + 1):
+                for a, b in ((pattern.search(text, i), twin.search(low, i)),) + (
+                    (pattern.match(text[i:]), twin.match(low[i:])),
+                ):
+                    assert (a and a.span()) == (b and b.span()), (pattern.pattern, text, i)
+
+
+def test_an_agent_by_is_looked_for_from_the_last_by() -> None:
+    rng = random.Random(8)
+    pieces = ["a", "b", "y", "by", "By", "BY", " ", "  ", "\n", "the", "its", "an", "x", "'"]
+    for _ in range(20_000):
+        head = "".join(rng.choice(pieces) for _ in range(rng.randrange(10)))
+        low = head.lower()
+        at = low.rfind("by")
+        by = direction_module._BY_AGENT_LOWER.search(low, at) if at >= 0 else None
+        expected = direction_module._BY_AGENT.search(head)
+        assert (by and by.span()) == (expected and expected.span()), head
+
+
+WORD_TEXTS = [
+    "",
+    "'",
+    " '' ",
+    "in the ",
+    "from their  the ",
+    "Iran's ",
+    "iran ' ",
+    "x\u200c y\u200c ",
+    "cafe\u0301 ",
+    "foo_bar, ",
+    "در ",
+    "به\u200cاین ",
+    "a" * 70 + " in ",
+    "word " * 20,
+    "12 by-the ",
+]
+
+
+def test_the_word_before_a_name_is_the_last_of_its_window() -> None:
+    def plain(head: str) -> str:  # the findall this replaced
+        words = re.findall(r"[\w\u200c']+", head[-60:])
+        while words and words[-1].lower() in direction_module._DETERMINERS:
+            words.pop()
+        return words[-1] if words else ""
+
+    rng = random.Random(3)
+    pieces = ["in", "the", "The", "a", " ", "'", "\u200c", "-", ",", "x", "é", "ب", "_", "1"]
+    texts = WORD_TEXTS + [
+        "".join(rng.choice(pieces) for _ in range(rng.randrange(40))) for _ in range(5_000)
+    ]
+    for text in texts:
+        for end in range(len(text) + 1):
+            assert direction_module._word_before(text, end) == plain(text[:end]), (text, end)
+
+
+def test_the_last_word_is_what_the_word_before_pattern_finds() -> None:
+    rng = random.Random(5)
+    pieces = ["a", "the", " ", "  ", "'", "’", "\u200c", "\u0301", "_", "1", "é", "ب", "-", "\n"]
+    texts = WORD_TEXTS + [
+        "".join(rng.choice(pieces) for _ in range(rng.randrange(12))) for _ in range(5_000)
+    ]
+    for text in texts:
+        for end in range(len(text) + 1):
+            found = direction_module._WORD_BEFORE.search(text, 0, end)
+            expected = (found.group(1), found.start()) if found else ("", -1)
+            assert direction_module._last_word(text, end) == expected, (text, end)
