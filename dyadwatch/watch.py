@@ -200,6 +200,9 @@ class Term:
     # a term of several Urdu/Persian words: its first word, all letters, and the letter
     # that may follow it inside a word (the gap between its words may be empty)
     head: tuple[str, str] | None = None
+    # a term of several Latin words: its second word, when every match holds it whole
+    # (not a wildcard's prefix, not the "s" of "Pakistan's army")
+    second: str | None = None
 
 
 class Hit(NamedTuple):
@@ -222,6 +225,34 @@ class _Node:
 
 _UNSEEN: Any = object()
 _NEXT_WORD = re.compile(r"(?:['’]s(?![\w\u200c]))?[^\w\u200c]{0,5}([\w\u200c]+)")
+# words too common to look back from (see Lexicon._index_back): a term whose second word is
+# one of these stays with its first word
+_COMMON_WORDS = frozenset(
+    """a an the of and or but to in on at for with from by as about into over after than
+    that this these those it its is are was were be been has have had not no do does did
+    will would can could may might should said says also more most other up out down off
+    back then there their they we he she you his her our who which what when where i e s
+    t d ll re ve m""".split()
+)
+
+
+def _is_word_char(c: str) -> bool:
+    """Is ``c`` a character of a WORD (``[\\w\\u200c]``; \\w: ``str.isalnum`` or '_')?"""
+    return c.isalnum() or c == "_" or c == "\u200c"
+
+
+def _word_before(low: str, at: int) -> tuple[int, str] | None:
+    """The word whose next word, as the scan reads it (_NEXT_WORD: after 1-5 characters of
+    no word), is the word at ``at``, as (its start, the word); None if there is none."""
+    j, stop = at, max(0, at - 5)
+    while j > stop and not _is_word_char(low[j - 1]):
+        j -= 1
+    if j == at or j == 0 or not _is_word_char(low[j - 1]):
+        return None
+    k = j - 1
+    while k > 0 and _is_word_char(low[k - 1]):
+        k -= 1
+    return k, low[k:j]
 
 
 class Lexicon:
@@ -242,6 +273,16 @@ class Lexicon:
         # run); most runs are one common word, so this is mostly a dictionary hit
         self._runs: dict[str, tuple[_RunWord, ...]] = {}
         self._heads: dict[str, str | None] = {}  # a run -> its first word's first 3 letters
+        # first words whose terms the scan looks for from their second word instead, and
+        # for each such second word, those terms (see _index_back); None: not built yet
+        self._deferred: frozenset[str] = frozenset()
+        self._back: dict[str, dict[str, tuple[Term, ...]]] | None = None
+
+    def _forget(self) -> None:
+        """Drop what was worked out from the terms (a term was added)."""
+        self._memo.clear()
+        self._runs.clear()
+        self._back = None
 
     def add_term(self, term: str, role: str, data: Any, case_sensitive: bool = False) -> Term:
         key = (term, case_sensitive)
@@ -249,6 +290,7 @@ class Lexicon:
         if entry is None:
             entry = self._compile_term(term, case_sensitive)
             self._terms[key] = entry
+            self._forget()
         entry.payloads.append((role, data))
         return entry
 
@@ -271,6 +313,7 @@ class Lexicon:
             entry = Term(pattern, regex, None, arabic=is_arabic_script(pattern), lead=fold(literal))
             self._terms[key] = entry
             self.prefix3.setdefault(fold(literal)[:3], _Node()).other.append(entry)
+            self._forget()
         entry.payloads.append((role, data))
         return regex
 
@@ -324,8 +367,11 @@ class Lexicon:
         entry = Term(term, re.compile("".join(parts)), case_words)
         node = self.exact.setdefault(first, _Node())
         second = words[1] if len(words) > 1 else None
+        if not (wildcard and len(words) == 2):
+            entry.second = second
         if second == "s" and len(words) > 2 and re.search(r"['’]s", folded):
             second = words[2]  # "Pakistan's army": index by "army" (scan skips the 's)
+            entry.second = None
         # index by the next word's first three letters, unless that word is a short wildcard
         if second is not None and (len(second) >= 3 or not (wildcard and len(words) == 2)):
             node.by_next.setdefault(second[:3], []).append(entry)
@@ -361,8 +407,49 @@ class Lexicon:
             self.exact.setdefault(first[0], _Node()).other.append(entry)
         return entry
 
+    def _index_back(self) -> dict[str, dict[str, tuple[Term, ...]]]:
+        """Terms to look for from their second word: those of a first word that stands for
+        nothing by itself and is far more common than their second words ("to" of "to stop",
+        "two" of "two sides", "state" of "state visit").  At each "to" the scan would look at
+        the next word, and nearly always find no term; instead, at each "stop" it looks at
+        the word before (``_word_before``: the word whose next word the scan would have
+        taken "stop" for), and where that is "to", tries the term there: the same matches,
+        in the same order (no word stands between the two), at far fewer words.  A term
+        whose second word is common (_COMMON_WORDS: "on the sidelines") or not whole in a
+        match (``Term.second``) keeps its first word as it is."""
+        back: dict[str, dict[str, list[Term]]] = {}  # second word -> first word -> terms
+        deferred = set()
+        for first, node in self.exact.items():
+            terms = [t for entries in node.by_next.values() for t in entries]
+            if not terms or any(t.second is None or t.second in _COMMON_WORDS for t in terms):
+                continue
+            plan = self._plan_ahead(first)
+            if plan is None or plan.plain or plan.cased or plan.verify or plan.need:
+                continue  # the word is looked at anyway
+            deferred.add(first)
+            for term in terms:
+                back.setdefault(term.second, {}).setdefault(first, []).append(term)  # type: ignore[arg-type]
+        self._deferred = frozenset(deferred)
+        self._back = {
+            second: {first: tuple(terms) for first, terms in by_first.items()}
+            for second, by_first in back.items()
+        }
+        return self._back
+
     def _plan(self, tok: str) -> _Plan | None:
         """What to try at a word: decided once per distinct word, then cached."""
+        back = self._back if self._back is not None else self._index_back()
+        # terms whose second word this is, looked for from here (a word of a Persian compound
+        # written with a ZWNJ is looked up by its first part: a term's regex ends before it)
+        behind = back.get(tok.split("\u200c", 1)[0]) if back else None
+        plan = None if tok in self._deferred else self._plan_ahead(tok)
+        if behind:
+            plan = (plan or _NO_PLAN)._replace(back=behind)
+        return plan
+
+    def _plan_ahead(self, tok: str) -> _Plan | None:
+        """The terms that may start at ``tok``: _plan but for the terms looked for from their
+        second word."""
         node, pnode = self.exact.get(tok), self.prefix3.get(tok[:3])
         # a Persian compound written with a ZWNJ ("سه‌جانبه") is one word here; a term whose
         # first part has under three letters is indexed by that part alone
@@ -398,7 +485,7 @@ class Lexicon:
         # a term of several Urdu/Persian words whose first word is this whole word: its next
         # word's first letter must come after the gap (which the scan looks up once)
         need = {t: t.head[1] for t in verify if t.head is not None and t.head[0] == tok}
-        return _Plan(plain, cased, tuple(verify), with_next, need)
+        return _Plan(plain, cased, tuple(verify), with_next, need, {})
 
     def _run_plans(self, run: str) -> tuple[_RunWord, ...]:
         """The words of ``run`` (text without spaces) that have a plan: their offsets in
@@ -444,8 +531,27 @@ class Lexicon:
             if found is _UNSEEN:
                 found = runs_memo[run] = self._run_plans(run)
             offset = run_starts[k] + k
-            for a, b, plain, cased, verify, with_next, need in found:
+            for a, b, plain, cased, verify, with_next, need, back in found:
                 start, end = offset + a, offset + b
+                if back:
+                    # terms of which this is the second word, at the word before (their
+                    # hits start there: before this word's own, and no word stands between)
+                    if not a and k and (before := runs[k - 1]).isalnum():
+                        at = start - 1 - len(before)  # the run before is one word
+                    elif (found_before := _word_before(low, start)) is not None:
+                        at, before = found_before
+                    else:
+                        before = ""
+                    for term in back.get(before, ()):
+                        if (mm := term.regex.match(low, at)) is None:  # type: ignore[union-attr]
+                            continue
+                        stop = mm.end()
+                        if term.case_words is not None and (
+                            tuple(WORD.findall(text[at:stop])) != term.case_words
+                        ):
+                            continue
+                        for role, data in term.payloads:
+                            add(new_hit(Hit, (at, stop, role, data, term.arabic)))
                 for role, data, arabic in plain:
                     add(new_hit(Hit, (start, end, role, data, arabic)))
                 for role, data, arabic, case_words in cased:
@@ -505,10 +611,14 @@ class _Plan(NamedTuple):
     verify: tuple[Term, ...]  # regexes to try at the word
     with_next: dict[str, tuple[Term, ...]]  # next word's first letters -> verify + more
     need: dict[Term, str]  # terms of verify that need this letter after the word and a gap
+    # terms of which this is the second word, by their first word: to try at the word
+    # before when it is that word (Lexicon._index_back)
+    back: dict[str, tuple[Term, ...]]
 
 
+_NO_PLAN = _Plan((), (), (), {}, {}, {})
 # a word of a run with a plan: its offsets in the run, then its plan's parts
-_RunWord = tuple[int, int, Any, Any, Any, Any, Any]
+_RunWord = tuple[int, int, Any, Any, Any, Any, Any, Any]
 # the gap between the words of an Urdu/Persian term (_ARABIC_GAP), then the next character
 _AFTER_GAP = re.compile(r"[\s\u200c\u200d\-]*(.)", re.S)
 

@@ -5,6 +5,7 @@ space, a ZWNJ or no gap at all)."""
 
 from __future__ import annotations
 
+import random
 import tomllib
 from pathlib import Path
 
@@ -180,3 +181,66 @@ def test_every_gazetteer_alias_and_cue_term_finds_itself(watch: Watch) -> None:
                 dead.append((name, term))
     assert n_terms > 2000
     assert dead == []
+
+
+def _lexicon(deferring: bool) -> Lexicon:
+    """A lexicon with terms of each kind that touches the look-back from a second word:
+    first words that stand for nothing alone ("to", "two", "state"), a first word that is a
+    term itself ("pakistan"), a common second word ("on the sidelines"), a possessive, a
+    wildcard second word, a case-sensitive term, a hyphen and an apostrophe."""
+    lexicon = Lexicon()
+    for term in ("to stop", "two sides", "two states", "state visit", "state visits"):
+        lexicon.add_term(term, "cue", term)
+    for term in ("on the sidelines", "people's republic", "re-export*", "is-k", "can't"):
+        lexicon.add_term(term, "cue", term)
+    lexicon.add_term("State Department", "entity", "us_state_department", case_sensitive=True)
+    lexicon.add_term("pakistan", "entity", "pakistan")
+    lexicon.add_term("pakistan visit", "cue", "pakistan visit")
+    if not deferring:
+        lexicon._back = {}  # built: nothing is deferred
+    return lexicon
+
+
+# not "two\u200csides" or "two.sides" (no gap of the term), not six spaces apart (the scan
+# looks at most five characters ahead for the next word), not "state department" (cased)
+EXPECTED = [
+    "to stop",
+    "two  sides",
+    "two -- states",
+    "state visit",
+    "State Department",
+    "Pakistan",
+    "Pakistan visit",
+    "On the sidelines",
+    "people's republic",
+    "re-exported",
+    "IS-K",
+    "can't",
+    "To\nstop",
+]
+
+
+def test_terms_found_from_their_second_word_are_those_found_from_their_first() -> None:
+    deferring, plain = _lexicon(True), _lexicon(False)
+    text = (
+        "Both agreed to stop. The two  sides met; two -- states, two\u200csides, two.sides "
+        "and two      sides (too far apart). A state visit, the State Department and the state "
+        "department; a Pakistan visit. On the sidelines, people's republic, re-exported, "
+        "IS-K, can't. To\nstop. two’s sides. xto stop, two_sides, 2two sides."
+    )
+    hits = deferring.scan(text)
+    assert {"to", "two", "state", "is"} <= deferring._deferred  # they stand for nothing alone
+    assert not {"on", "pakistan", "people", "re", "can"} & deferring._deferred
+    assert hits == plain.scan(text)
+    assert [text[h.start : h.end] for h in hits if h.role in ("cue", "entity")] == EXPECTED
+
+
+def test_the_look_back_agrees_with_the_look_ahead_on_random_text() -> None:
+    deferring, plain = _lexicon(True), _lexicon(False)
+    rng = random.Random(7)
+    pieces = "to stop two sides states state visit visits State Department pakistan on the"
+    pieces = [*pieces.split(), "sidelines", "x", "’s", "'s"]
+    gaps = [" ", "  ", "   ", "     ", "      ", "-", " - ", ".", ", ", "\n", "\u200c", "_", ""]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(gaps) for _ in range(rng.randint(1, 9)))
+        assert deferring.scan(text) == plain.scan(text), text
