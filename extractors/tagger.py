@@ -245,9 +245,10 @@ _UNLINKED_TITLE_WORDS = ("separate", "unrelated", "جداگانه", "الگ")
 def _unlinked(low: str, span: tuple[int, int]) -> bool:
     """Does the sentence at ``span`` of the folded text say its events are not linked?"""
     a, b = span
-    if all(low.find(word, a, b) < 0 for word in _UNLINKED_WORDS):  # most sentences: fast
-        return False
-    return _UNLINKED.search(low, a, b) is not None
+    for word in _UNLINKED_WORDS:  # most sentences have none of them: no regex search
+        if low.find(word, a, b) >= 0:
+            return _UNLINKED.search(low, a, b) is not None
+    return False
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -359,7 +360,9 @@ def _marked_before(low: str, sent: _Sentence, marker: _Marker, at: int, scope: i
     """Does ``marker`` (a regex matching at a word's start, and its words, each with the
     space before it, looked for first: most windows have none) stand at most ``scope``
     characters before position ``at``, in its clause of ``sent``?"""
-    lo = max(sent.span[0], at - scope)
+    lo = at - scope
+    if lo < sent.span[0]:  # (no max(): a call, in a hot path)
+        lo = sent.span[0]
     window = low[lo:at]
     rx, words = marker
     for w in words:
@@ -436,24 +439,28 @@ def _cue_tone(
     base (the first such cue on a tie); the sentence's tone words (not negated, outside
     the cue) move it.
     """
-    tone_cfg = watch.tone
-    max_adj = tone_cfg.max_adjustment
     # the cue of the most marked tone is the sentence's act, the others its topic: "rescue
     # team" (aid, +5) over "earthquake" (0), "summoned" (-5) over "ambassador" (0); a
     # cooperative cue that is only the topic of a dispute or a discussion ("warns Pakistan
     # over Iran trade deals") has no tone of its own: the sentence's tone words say how it went
     cue, cue_tone, base = cues[0], None, 0.0
-    for i, c in enumerate(cues):
+    first = True
+    for c in cues:
         own = c.data[2]
         t = category.tone if own is None else own
         if t > 0 and _marked_before(low, sent, _TOPIC_OF, c.start, TOPIC_SCOPE):
             t, own = 0.0, None
-        if not i or abs(t) > abs(base):
+        if first or abs(t) > abs(base):
             cue, cue_tone, base = c, own, t
+            first = False
     adjust = 0.0
     if sent.tones:
+        max_adj = watch.tone.max_adjustment
         cs, ce = cue.start, cue.end
-        adjust = sum(t.data for t in sent.tones if t.end <= cs or t.start >= ce)
+        adjust = 0  # the tone words outside the cue, added up as sum() would (a loop: faster)
+        for t in sent.tones:
+            if t.end <= cs or t.start >= ce:
+                adjust += t.data
         adjust = max(-max_adj, min(max_adj, adjust))
     if base < 0 and _marked_before(low, sent, _HEDGE, cue.start, HEDGE_SCOPE):
         # a risk, not an event: "could expose Pakistani entities to secondary sanctions"
@@ -462,7 +469,7 @@ def _cue_tone(
             adjust *= HEDGED_CONFLICT
     if category.counter_frame and _countered(low, sent, cues[0]):
         # what both sides act against is no conflict between them
-        base = tone_cfg.counter_frame_tone if both else 0.0
+        base = watch.tone.counter_frame_tone if both else 0.0
         return cue, max(-10.0, min(10.0, base + adjust))
     if cue_tone is None and base * adjust < 0 and abs(adjust) >= FLIP_TONE_AT:
         # the sentence's action outweighs its topic: "agreed to fight militants"
@@ -1063,31 +1070,32 @@ def _tag(
     beyond = len(text) + 1
     s_start, s_end = sentences[0] if sentences else (beyond, beyond)
     s = None
+    # the roles in order of how common they are: this loop runs for every hit
     for h in hits:
-        start, end, role = h[0], h[1], h[2]
-        if role == "entity":
-            entity_hits.append(h)
+        start, end, role, data, _ = h
         if start >= s_end:
             while si < n_sent and sentences[si][1] <= start:
                 si += 1
             s_start, s_end = sentences[si] if si < n_sent else (beyond, beyond)
             s = None
-        if start < s_start or end > s_end:
-            continue  # across a sentence boundary
-        if s is None:
-            s = info.get(si)
-            if s is None:
-                s = info[si] = _Sentence(sentences[si])
+        if start < s_start or end > s_end:  # across a sentence boundary
+            if role == "entity":  # still a mention
+                entity_hits.append(h)
+            continue
+        if s is None:  # the first hit inside sentence ``si`` (``si`` only grows)
+            s = info[si] = _Sentence(sentences[si])
         if role == "cue":
             cue_hits.append((s, h))
+        elif role == "entity":
+            entity_hits.append(h)
+        elif role == "tone":
+            tone_hits.append((s, h))
         elif role == "relation":
-            if h.data == DYAD_REFERENCE:
+            if data == DYAD_REFERENCE:
                 s.dyad_ref = True
             else:
                 s.acts = True
             s.relation = True
-        elif role == "tone":
-            tone_hits.append((s, h))
         elif role == "negator":
             s.negators.append(h)
         elif role == "counter":
@@ -1095,20 +1103,19 @@ def _tag(
 
     # -- mentions: longest match wins ("Pakistan Army" over "Pakistan") -------------
     mentions: list[Mention] = []
-    entity_spans: list[tuple[int, int]] = []
     si = 0
     seen_mentions: set[tuple[str, int]] = set()
     for h in _drop_contained(entity_hits):
         start, end, _, ent, _ = h
-        key = (ent.entity_id, start)
+        entity_id = ent.entity_id
+        key = (entity_id, start)
         if key in seen_mentions:
             continue  # two aliases of one entity on the same words ("ایران", "ایرانی")
         seen_mentions.add(key)
-        span = (start, end)
         mentions.append(
             Mention(
                 article_id,
-                ent.entity_id,
+                entity_id,
                 ent.kind,
                 ent.name,
                 ent.country,
@@ -1118,7 +1125,6 @@ def _tag(
                 version,
             )
         )
-        entity_spans.append(span)
         while si < n_sent and sentences[si][1] <= start:
             si += 1
         s = info.get(si)
@@ -1131,16 +1137,23 @@ def _tag(
             if side is not None:
                 s.sides.add(side)
         if ent.dyad_border:
-            s.border_places.add(ent.entity_id)
+            s.border_places.add(entity_id)
 
     # -- cues (not negated; not inside a longer cue) ---------------------------------
     categories = watch.categories
-    kept = {(h.start, h.end) for h in _drop_contained([h for _, h in cue_hits])}
+    all_cues = [h for _, h in cue_hits]
+    kept_cues = _drop_contained(all_cues)
+    # the spans kept, when a cue is inside a longer one (about half the articles: the others
+    # need no look-up)
+    kept = {(h[0], h[1]) for h in kept_cues} if len(kept_cues) < len(all_cues) else None
     for s, h in cue_hits:
-        if (h.start, h.end) not in kept or _negated(low, s, h.start, h.end, h.arabic):
+        start, end, _, data, arabic = h
+        if kept is not None and (start, end) not in kept:
+            continue
+        if s.negators and _negated(low, s, start, end, arabic):  # most sentences have none
             continue
         s.cues.append(h)
-        if categories[h.data[0]].relational:
+        if categories[data[0]].relational:
             s.relation = True
             s.acts = True
 
@@ -1155,7 +1168,7 @@ def _tag(
     places: set[str] = set()
     sides_seen: set[int] = set()
     for s in info.values():
-        if s.is_list(min_c):
+        if len(s.countries) >= min_c:  # s.is_list(min_c), without a call for every sentence
             continue
         places |= s.border_places
         sides_seen |= s.sides
@@ -1194,20 +1207,22 @@ def _tag(
     # -- signals: one per (category, sentence) with a cue ----------------------------
     tone_cfg = watch.tone
     max_adj = tone_cfg.max_adjustment
-    entity_starts = [a for a, _ in entity_spans]
+    entity_starts = [m.start for m in mentions]  # in text order, as ``hits``
     for s, h in tone_hits:
+        start, end, _, _, arabic = h
         # a tone word inside a name ("Shanghai Cooperation Organization") is no tone
-        i = bisect_right(entity_starts, h.start) - 1
-        if i >= 0 and entity_spans[i][1] >= h.end:
+        i = bisect_right(entity_starts, start) - 1
+        if i >= 0 and mentions[i].end >= end:
             continue
-        if _negated(low, s, h.start, h.end, h.arabic):
+        if s.negators and _negated(low, s, start, end, arabic):
             continue
-        if low.startswith(_CASUALTY, h.start) and _mishap_toll(low, s, s.cues):
+        if low.startswith(_CASUALTY, start) and _mishap_toll(low, s, s.cues):
             continue  # "killed when their bus overturned": a toll, no violence
         s.tones.append(h)
     # category -> (score, sentence start, sentence end, tone, cue start, cue end)
     candidates: dict[str, list[tuple[float, int, int, float, int, int]]] = {}
     score_both, score_one = rs.score_both_sides, rs.score_one_side
+    score_cue, score_weak_cue = rs.score_cue, rs.score_weak_cue
     cue_between_sides = False  # a cue in a sentence naming both sides
     # (category, sentence start) of strong signals on a marked act: a cue of its own tone
     # ("summoned the ambassador", "closed the border"), not a topic word ("ambassador")
@@ -1220,17 +1235,21 @@ def _tag(
         side_score = score_both if both else score_one if (s.sides or s.border_places) else 0.0
         if s.border_places:
             side_score += rs.score_border_place
-        by_category: dict[str, list[Hit]] = {}
-        for h in s.cues:
-            by_category.setdefault(h.data[0], []).append(h)
+        if len(s.cues) == 1:  # most sentences
+            h = s.cues[0]
+            by_category: dict[str, list[Hit]] = {h.data[0]: [h]}
+        else:
+            by_category = {}
+            for h in s.cues:
+                by_category.setdefault(h.data[0], []).append(h)
         a, b = s.span
         for category, cues in by_category.items():
             cue, tone = _cue_tone(watch, low, s, categories[category], cues, both)
             if len(cues) == 1:
-                score = rs.score_weak_cue if cue.data[3] else rs.score_cue
+                score = score_weak_cue if cue.data[3] else score_cue
             else:
                 strong = [c for c in cues if not c.data[3]]
-                score = rs.score_cue if strong else rs.score_weak_cue
+                score = score_cue if strong else score_weak_cue
                 if strong and cue.data[3]:
                     cue = strong[0]
                 if len({(c.start, c.end) for c in cues}) > 1:
@@ -1400,9 +1419,16 @@ def _tag(
         by_sentence.setdefault(sig.start, []).append(sig)
     weight = total = 0.0
     for sigs in by_sentence.values():
-        scores = sum(sig.score for sig in sigs)
-        sentence_tone = sum(sig.tone_score * sig.score for sig in sigs) / scores
-        w = max(sig.score for sig in sigs)
+        # the sum of the scores, of the score-weighted tones and the best score (one loop,
+        # adding up as sum() and choosing as max() would: most sentences have one signal)
+        scores = weighted = 0
+        w = sigs[0].score
+        for sig in sigs:
+            scores += sig.score
+            weighted += sig.tone_score * sig.score
+            if sig.score > w:
+                w = sig.score
+        sentence_tone = weighted / scores
         total += w * max(-SENTENCE_TONE_CLIP, min(SENTENCE_TONE_CLIP, sentence_tone))
         weight += w
     if title_tone is not None:

@@ -1013,3 +1013,18 @@ def test_both_sides_standing_for_the_two_states_is_evidence(watch: Watch) -> Non
         "Iran's foreign ministry urged both neighbours to resume talks and show restraint."
     )
     assert not tag(watch, other_pair, "Firing along the LoC").relevant
+
+
+def test_a_name_across_a_sentence_break_is_a_mention_but_names_no_side(watch: Watch) -> None:
+    # the line break inside "Pakistan\nArmy" ends a sentence, and the name is matched across
+    # it: a mention of the article, but of neither sentence (none of the corpora has one)
+    text = "Iran's border guards met troops of the Pakistan\nArmy at Taftan."
+    result = tag(watch, text)
+    assert [(m.entity_id, m.start, m.end) for m in result.mentions] == [
+        ("iran_border_guards", 0, 20),
+        ("pakistan_army", 39, 52),
+        ("taftan", 56, 62),
+    ]
+    assert not result.relevant and result.relevance == 0.15  # no sentence names both sides
+    joined = tag(watch, text.replace("\n", " "))
+    assert joined.relevant and joined.relevance == 0.745
