@@ -980,8 +980,9 @@ def _model_evidence(
     for a, b in sentences:
         known = of_sentence.get(a)
         if known is None:
-            words = [w for w in text_terms(low[a:b]) if w in vocabulary]
-            known = of_sentence[a] = ([vocabulary[w] for w in words], words)
+            words = text_terms(low[a:b])
+            found = [(row, w) for w in words if (row := vocabulary.get(w)) is not None]
+            known = of_sentence[a] = ([row for row, _ in found], [w for _, w in found])
         rows, words = known
         if not rows:
             continue
