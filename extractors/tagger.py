@@ -844,6 +844,16 @@ def _amount_matches(text: str) -> list[re.Match[str]]:
     return out
 
 
+# letters the patterns' re.IGNORECASE takes for i and s ("bıllion", "lıtres", "tonneſ") and
+# str.lower() does not turn into them
+_CASE_ODDITIES = str.maketrans({"ı": "i", "İ": "i", "ſ": "s"})
+
+
+def _key(word: str) -> str:
+    """A word the amount patterns matched, as the tables of units spell it."""
+    return word.translate(_CASE_ODDITIES).lower()
+
+
 def find_amounts(text: str, article_id: str, version: str) -> list[Amount]:
     """Money, power and volumes ("$5 billion", "Rs 2.5bn", "100MW"), with "by 2028"."""
     amounts: list[Amount] = []
@@ -851,15 +861,18 @@ def find_amounts(text: str, article_id: str, version: str) -> list[Amount]:
         cur, unit_word, mult = m.group("cur"), m.group("u"), m.group("m")
         if not cur and not unit_word:
             continue  # a bare number, a year, a date
-        if mult and mult.lower() in {"m", "k"} and not cur:
+        mult = _key(mult) if mult else ""
+        if mult in {"m", "k"} and not cur:
             continue  # "5 m" of something
-        value = float(m.group("n").replace(",", "")) * _MULTIPLIER.get((mult or "").lower(), 1)
+        value = float(m.group("n").replace(",", "")) * _MULTIPLIER.get(mult, 1)
         if cur:
-            kind, unit = "money", _CURRENCY_BEFORE.get(cur.strip().lower(), "USD")
-        elif unit_word.lower() in _CURRENCY_AFTER:
-            kind, unit = "money", _CURRENCY_AFTER[unit_word.lower()]
-        else:
-            kind, unit = _UNITS[unit_word.lower()]
+            kind, unit = "money", _CURRENCY_BEFORE.get(_key(cur.strip()), "USD")
+        elif _key(unit_word) in _CURRENCY_AFTER:
+            kind, unit = "money", _CURRENCY_AFTER[_key(unit_word)]
+        elif _key(unit_word) in _UNITS:
+            kind, unit = _UNITS[_key(unit_word)]
+        else:  # a spelling the tables do not know: no amount, rather than a wrong one
+            continue
         year = _TARGET_YEAR.search(text, m.end(), min(len(text), m.end() + 80))
         cut = text.find(".", m.end(), year.start()) if year else -1
         target = int(year.group(1)) if year and cut == -1 else None

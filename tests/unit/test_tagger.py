@@ -16,6 +16,7 @@ from extractors import tagger
 from extractors.tagger import (
     _ABBREVIATIONS,
     MAX_CATEGORIES,
+    find_amounts,
     find_quotes,
     split_sentences,
     tag_article,
@@ -535,6 +536,19 @@ def test_amounts_with_units_and_target_years(watch: Watch) -> None:
     ]
     for a in r.amounts:
         assert text[a.start : a.end] == a.text
+
+
+def test_units_spelt_with_letters_the_patterns_take_for_i_and_s() -> None:
+    # re.IGNORECASE matches "ı", "İ" and "ſ" to i and s; str.lower() keeps them apart: the
+    # amount was a KeyError ("lıtres") or a thousand million times too small ("bıllion")
+    text = "Iran sold 5 lıtres, 7 tonneſ and 2 MİLLİON barrels; trade reached $5 bıllion."
+    got = [(a.kind, a.value, a.unit) for a in find_amounts(text, "a", "v")]
+    assert got == [
+        ("volume", 5.0, "litre"),
+        ("weight", 7.0, "tonne"),
+        ("volume", 2e6, "barrel"),
+        ("money", 5e9, "USD"),
+    ]
 
 
 # The quotation and amount finders skip the places where their patterns cannot match;
