@@ -1057,6 +1057,46 @@ def _category_features(
     return features
 
 
+def _names_the_dyad(hits: list[Hit], sides: dict[str, int]) -> bool:
+    """Does one of ``hits`` name an entity of a side (a country code of ``sides``) or a
+    place of the dyad's border region?"""
+    for h in hits:
+        if h[2] == "entity" and (h[3].country in sides or h[3].dyad_border):
+            return True
+    return False
+
+
+def _mentions(
+    article_id: str, text: str, entity_hits: list[Hit], version: str
+) -> tuple[list[Mention], list[Entity]]:
+    """The mentions of ``entity_hits`` (in text order), the longest match winning ("Pakistan
+    Army" over "Pakistan"), one per entity and start; and the entity of each."""
+    mentions: list[Mention] = []
+    entities: list[Entity] = []
+    seen: set[tuple[str, int]] = set()
+    for h in _drop_contained(entity_hits):
+        start, end, _, ent, _ = h
+        key = (ent.entity_id, start)
+        if key in seen:
+            continue  # two aliases of one entity on the same words ("ایران", "ایرانی")
+        seen.add(key)
+        mentions.append(
+            Mention(
+                article_id,
+                ent.entity_id,
+                ent.kind,
+                ent.name,
+                ent.country,
+                text[start:end],
+                start,
+                end,
+                version,
+            )
+        )
+        entities.append(ent)
+    return mentions, entities
+
+
 def _tag(
     article_id: str,
     title: str | None,
@@ -1069,11 +1109,21 @@ def _tag(
     version = watch.version
     model = None if collect is not None else watch.model
     low = fold(text)
-    sentences = split_sentences(text)
     hits = watch.lexicon.scan(text, low)
+    sides_of = {watch.dyad[0].code: 0, watch.dyad[1].code: 1}
+    title_ev, title_tone, title_categories, title_both_ways = (
+        _read_title(watch, title) if title else (0.0, None, set(), False)
+    )
+    if not title_ev and not _names_the_dyad(hits, sides_of):
+        # all relevance evidence (below) is a sentence naming both sides, a border place or
+        # the title's: an article naming neither side has none, and only its mentions to
+        # find (most articles of general news)
+        mentions, _ = _mentions(article_id, text, [h for h in hits if h[2] == "entity"], version)
+        return TagResult(False, 0.0, 0.0, "neutral", version, [], mentions)
+    sentences = split_sentences(text)
     rs = watch.relevance
     min_c = rs.list_min_countries
-    side_get = {watch.dyad[0].code: 0, watch.dyad[1].code: 1}.get
+    side_get = sides_of.get
 
     # -- one pass: hits into their sentences (hits come in text order) ---------------
     info: dict[int, _Sentence] = {}
@@ -1115,30 +1165,11 @@ def _tag(
         elif role == "counter":
             s.counters.append(h)
 
-    # -- mentions: longest match wins ("Pakistan Army" over "Pakistan") -------------
-    mentions: list[Mention] = []
+    # -- mentions, and the sides and border places each sentence names --------------
+    mentions, mentioned = _mentions(article_id, text, entity_hits, version)
     si = 0
-    seen_mentions: set[tuple[str, int]] = set()
-    for h in _drop_contained(entity_hits):
-        start, end, _, ent, _ = h
-        entity_id = ent.entity_id
-        key = (entity_id, start)
-        if key in seen_mentions:
-            continue  # two aliases of one entity on the same words ("ایران", "ایرانی")
-        seen_mentions.add(key)
-        mentions.append(
-            Mention(
-                article_id,
-                entity_id,
-                ent.kind,
-                ent.name,
-                ent.country,
-                text[start:end],
-                start,
-                end,
-                version,
-            )
-        )
+    for mention, ent in zip(mentions, mentioned, strict=True):
+        start, end, entity_id = mention.start, mention.end, mention.entity_id
         while si < n_sent and sentences[si][1] <= start:
             si += 1
         s = info.get(si)
@@ -1173,9 +1204,6 @@ def _tag(
 
     # -- relevance -------------------------------------------------------------------
     evidence: list[float] = []
-    title_ev, title_tone, title_categories, title_both_ways = (
-        _read_title(watch, title) if title else (0.0, None, set(), False)
-    )
     if title_ev:
         evidence.append(title_ev)
     n_strong = n_weak = n_ref = 0

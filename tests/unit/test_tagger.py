@@ -538,6 +538,29 @@ def test_amounts_with_units_and_target_years(watch: Watch) -> None:
         assert text[a.start : a.end] == a.text
 
 
+def test_an_article_naming_neither_side_keeps_its_mentions(full_watch: Watch) -> None:
+    # such an article has no relevance evidence and is not read further (most general news)
+    text = "China and Afghanistan signed a trade deal in Kabul, officials in Beijing said."
+    result = tag_article("a1", "Trade deal signed", text, full_watch)
+    assert (result.relevant, result.relevance, result.signals, result.tone) == (
+        False,
+        0.0,
+        [],
+        "neutral",
+    )
+    assert [(m.entity_id, text[m.start : m.end]) for m in result.mentions] == [
+        ("china", "China"),
+        ("afghanistan", "Afghanistan"),
+        ("kabul", "Kabul"),
+        ("china", "Beijing"),
+    ]
+    # a side named in the body, or both in the title, and the article is read
+    named = tag_article("a1", "Trade deal signed", text.replace("Beijing", "Tehran"), full_watch)
+    assert [m.entity_id for m in named.mentions][-1] == "tehran"
+    titled = tag_article("a1", "Iran and Pakistan sign trade deal", text, full_watch)
+    assert titled.relevance > 0
+
+
 def test_units_spelt_with_letters_the_patterns_take_for_i_and_s() -> None:
     # re.IGNORECASE matches "ı", "İ" and "ſ" to i and s; str.lower() keeps them apart: the
     # amount was a KeyError ("lıtres") or a thousand million times too small ("bıllion")
