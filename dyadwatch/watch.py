@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
 from pathlib import Path
@@ -543,15 +544,7 @@ class Lexicon:
                     else:
                         before = ""
                     for term in back.get(before, ()):
-                        if (mm := term.regex.match(low, at)) is None:  # type: ignore[union-attr]
-                            continue
-                        stop = mm.end()
-                        if term.case_words is not None and (
-                            tuple(WORD.findall(text[at:stop])) != term.case_words
-                        ):
-                            continue
-                        for role, data in term.payloads:
-                            add(new_hit(Hit, (at, stop, role, data, term.arabic)))
+                        _add_match(term, low, text, at, add)
                 for role, data, arabic in plain:
                     add(new_hit(Hit, (start, end, role, data, arabic)))
                 for role, data, arabic, case_words in cased:
@@ -584,17 +577,21 @@ class Lexicon:
                         letter = gm.group(1) if gm else None
                     verify = [t for t in verify if need.get(t, letter) == letter]
                 for term in verify:
-                    mm = term.regex.match(low, start)  # type: ignore[union-attr]
-                    if mm is None:
-                        continue
-                    stop = mm.end()
-                    if term.case_words is not None and (
-                        tuple(WORD.findall(text[start:stop])) != term.case_words
-                    ):
-                        continue
-                    for role, data in term.payloads:
-                        add(new_hit(Hit, (start, stop, role, data, term.arabic)))
+                    _add_match(term, low, text, start, add)
         return hits
+
+
+def _add_match(term: Term, low: str, text: str, at: int, add: Callable[[Hit], None]) -> None:
+    """The hits of ``term`` where its regex matches ``low`` (the folded ``text``) at ``at``
+    (and the words matched are in its case, when it has one)."""
+    mm = term.regex.match(low, at)  # type: ignore[union-attr]
+    if mm is None:
+        return
+    stop = mm.end()
+    if term.case_words is not None and tuple(WORD.findall(text[at:stop])) != term.case_words:
+        return
+    for role, data in term.payloads:
+        add(tuple.__new__(Hit, (at, stop, role, data, term.arabic)))
 
 
 def _may_start(tok: str, first: str, next_letter: str) -> bool:

@@ -6,6 +6,7 @@ import io
 import json
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -439,6 +440,18 @@ WORD_TEXTS = [
 ]
 
 
+def _texts_and_ends(pieces: list[str], most: int, seed: int) -> Iterator[tuple[str, int]]:
+    """WORD_TEXTS and 5,000 random texts of up to ``most`` of ``pieces``, each with every
+    position in it."""
+    rng = random.Random(seed)
+    texts = WORD_TEXTS + [
+        "".join(rng.choice(pieces) for _ in range(rng.randrange(most))) for _ in range(5_000)
+    ]
+    for text in texts:
+        for end in range(len(text) + 1):
+            yield text, end
+
+
 def test_the_word_before_a_name_is_the_last_of_its_window() -> None:
     def plain(head: str) -> str:  # the findall this replaced
         words = re.findall(r"[\w\u200c']+", head[-60:])
@@ -446,24 +459,14 @@ def test_the_word_before_a_name_is_the_last_of_its_window() -> None:
             words.pop()
         return words[-1] if words else ""
 
-    rng = random.Random(3)
     pieces = ["in", "the", "The", "a", " ", "'", "\u200c", "-", ",", "x", "é", "ب", "_", "1"]
-    texts = WORD_TEXTS + [
-        "".join(rng.choice(pieces) for _ in range(rng.randrange(40))) for _ in range(5_000)
-    ]
-    for text in texts:
-        for end in range(len(text) + 1):
-            assert direction_module._word_before(text, end) == plain(text[:end]), (text, end)
+    for text, end in _texts_and_ends(pieces, 40, seed=3):
+        assert direction_module._word_before(text, end) == plain(text[:end]), (text, end)
 
 
 def test_the_last_word_is_what_the_word_before_pattern_finds() -> None:
-    rng = random.Random(5)
     pieces = ["a", "the", " ", "  ", "'", "’", "\u200c", "\u0301", "_", "1", "é", "ب", "-", "\n"]
-    texts = WORD_TEXTS + [
-        "".join(rng.choice(pieces) for _ in range(rng.randrange(12))) for _ in range(5_000)
-    ]
-    for text in texts:
-        for end in range(len(text) + 1):
-            found = direction_module._WORD_BEFORE.search(text, 0, end)
-            expected = (found.group(1), found.start()) if found else ("", -1)
-            assert direction_module._last_word(text, end) == expected, (text, end)
+    for text, end in _texts_and_ends(pieces, 12, seed=5):
+        found = direction_module._WORD_BEFORE.search(text, 0, end)
+        expected = (found.group(1), found.start()) if found else ("", -1)
+        assert direction_module._last_word(text, end) == expected, (text, end)
