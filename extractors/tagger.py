@@ -1057,11 +1057,11 @@ def _category_features(
     return features
 
 
-def _names_the_dyad(hits: list[Hit], sides: dict[str, int]) -> bool:
-    """Does one of ``hits`` name an entity of a side (a country code of ``sides``) or a
-    place of the dyad's border region?"""
+def _names_the_dyad(hits: list[Hit], watch: Watch) -> bool:
+    """Does one of ``hits`` name an entity of a side of ``watch``'s dyad or a place of its
+    border region?"""
     for h in hits:
-        if h[2] == "entity" and (h[3].country in sides or h[3].dyad_border):
+        if h[2] == "entity" and (h[3].dyad_border or watch.side_of(h[3].country) is not None):
             return True
     return False
 
@@ -1110,11 +1110,10 @@ def _tag(
     model = None if collect is not None else watch.model
     low = fold(text)
     hits = watch.lexicon.scan(text, low)
-    sides_of = {watch.dyad[0].code: 0, watch.dyad[1].code: 1}
     title_ev, title_tone, title_categories, title_both_ways = (
         _read_title(watch, title) if title else (0.0, None, set(), False)
     )
-    if not title_ev and not _names_the_dyad(hits, sides_of):
+    if not title_ev and not _names_the_dyad(hits, watch):
         # all relevance evidence (below) is a sentence naming both sides, a border place or
         # the title's: an article naming neither side has none, and only its mentions to
         # find (most articles of general news)
@@ -1123,7 +1122,6 @@ def _tag(
     sentences = split_sentences(text)
     rs = watch.relevance
     min_c = rs.list_min_countries
-    side_get = sides_of.get
 
     # -- one pass: hits into their sentences (hits come in text order) ---------------
     info: dict[int, _Sentence] = {}
@@ -1178,7 +1176,7 @@ def _tag(
         country = ent.country
         if country:
             s.countries.add(country)
-            side = side_get(country)
+            side = watch.side_of(country)
             if side is not None:
                 s.sides.add(side)
         if ent.dyad_border:
